@@ -1,0 +1,91 @@
+"""Displays: the hall's call screens, and the mobile ticket on a visitor's phone."""
+
+from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from tessera.api import public
+from tessera.catalogue import (
+    check_language,
+    get_site,
+    load_ticket,
+    site_languages,
+    ticket_status,
+    translated,
+)
+from tessera.errors import InvalidInput
+from tessera.hall import recent_calls
+from tessera.i18n import direction as text_direction
+from tessera.models import Counter
+from tessera.stores import stores
+
+blueprint = Blueprint("display", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/display-static")
+
+
+@blueprint.get("/api/v1/tickets/<token>")
+def ticket(token):
+    """A ticket's status, position, estimated wait and desk, in ?language= (default: its own)."""
+    engine = stores().engine
+    found = load_ticket(engine, token)
+    language = request.args.get("language")
+    if language:
+        check_language(found.site, language)
+    return jsonify(ticket_status(engine, found, language))
+
+
+@blueprint.post("/api/v1/tickets/<token>/cancel")
+@public
+def cancel(token):
+    """The visitor leaves: the ticket's remaining steps are cancelled."""
+    engine = stores().engine
+    engine.cancel(token)
+    return jsonify(ticket_status(engine, load_ticket(engine, token)))
+
+
+@blueprint.get("/t/<token>")
+def mobile_ticket(token):
+    """The live mobile ticket: number, place, wait, and the call, on the visitor's phone."""
+    engine = stores().engine
+    found = load_ticket(engine, token)
+    language = request.args.get("language") or found.language
+    g.language = check_language(found.site, language)
+    return render_template("display/mobile_ticket.html", token=token,
+                           ticket=ticket_status(engine, found, language),
+                           languages=site_languages(found.site))
+
+
+@blueprint.get("/api/v1/sites/<site_id>/calls")
+def calls(site_id):
+    """Today's latest calls, newest first (?zone= for one zone); numbers and desks only."""
+    limit = request.args.get("limit", default=12, type=int)
+    if not 1 <= limit <= 50:
+        raise InvalidInput(_("'limit' must be between 1 and 50."), "invalid_limit")
+    return jsonify({"site": site_id,
+                    "calls": recent_calls(stores().engine, site_id, request.args.get("zone"),
+                                          limit)})
+
+
+@blueprint.get("/display/<site_id>")
+@blueprint.get("/display/<site_id>/<zone>")
+def hall(site_id, zone=None):
+    """The call display for a TV in the hall: recent calls, waits, spoken announcements."""
+    with stores().database.session() as session:
+        site = get_site(session, site_id)
+        if zone is not None and not session.scalar(select(Counter.id).where(
+                Counter.site_id == site_id, Counter.zone == zone, Counter.active)):
+            abort(404, _("There is no zone '%(zone)s' at this site.", zone=zone))
+        g.language = site.language
+        texts = {}
+        for language in site.languages:
+            with force_locale(language):
+                texts[language] = {
+                    "now_calling": _("Now calling"), "ticket": _("Ticket"), "desk": _("Desk"),
+                    "waiting": _("Waiting"), "estimated_wait": _("Estimated wait"),
+                    "minutes": _("%(num)s min", num="{minutes}"),
+                    "announcement": _("Ticket %(number)s, please go to %(counter)s.",
+                                      number="{number}", counter="{counter}"),
+                    "direction": text_direction(language)}
+    return render_template("display/hall.html", site=site, zone=zone, texts=texts,
+                           site_name=translated(site.name, site.language, site))

@@ -1,0 +1,167 @@
+// The kiosk's behaviour: issuing a ticket (with retries), the idle warning, read-aloud.
+// Texts come from data-* attributes rendered through Babel, so this file has no strings.
+
+function setupIdle(frame) {
+  // WCAG 2.2.1: warn before the timeout and let the visitor extend it.
+  const idleSeconds = Number(frame.dataset.idleSeconds || 60);
+  const warningSeconds = Number(frame.dataset.idleWarningSeconds || 20);
+  const startUrl = frame.dataset.startUrl;
+  const dialog = document.querySelector(".idle-warning");
+  const text = dialog.querySelector("#idle-text");
+  const extend = dialog.querySelector("[data-idle-extend]");
+  let idleTimer = null;
+  let countdownTimer = null;
+  let remaining = 0;
+
+  function restart() {
+    clearTimeout(idleTimer);
+    clearInterval(countdownTimer);
+    dialog.hidden = true;
+    idleTimer = setTimeout(warn, idleSeconds * 1000);
+  }
+
+  function warn() {
+    remaining = warningSeconds;
+    render();
+    dialog.hidden = false;
+    extend.focus();
+    countdownTimer = setInterval(() => {
+      remaining -= 1;
+      if (remaining <= 0) {
+        clearInterval(countdownTimer);
+        window.location.replace(startUrl);
+      } else {
+        render();
+      }
+    }, 1000);
+  }
+
+  function render() {
+    text.textContent = text.dataset.template.replace("{seconds}", String(remaining));
+  }
+
+  extend.addEventListener("click", restart);
+  for (const kind of ["pointerdown", "keydown", "input", "scroll"]) {
+    document.addEventListener(kind, () => { if (dialog.hidden) restart(); }, { passive: true });
+  }
+  restart();
+}
+
+function setupIssueForm(form) {
+  const status = form.querySelector("[data-form-status]");
+  const submit = form.querySelector("button[type=submit]");
+  const maximum = Number(form.dataset.maxServices);
+  // One key per visit to this screen: a retry after a lost answer is the same ticket.
+  // crypto.randomUUID needs a secure context; a kiosk on a plain-http LAN address has not.
+  const idempotencyKey = crypto.randomUUID ? crypto.randomUUID()
+    : [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let retryDelay = 1000;
+
+  form.addEventListener("change", (event) => {
+    if (event.target.name !== "services") return;
+    const chosen = form.querySelectorAll("input[name=services]:checked");
+    if (chosen.length > maximum) {
+      event.target.checked = false;
+      status.textContent = form.dataset.messageTooMany;
+    } else {
+      status.textContent = "";
+    }
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const services = [...form.querySelectorAll("input[name=services]:checked")]
+      .map((input) => Number(input.value));
+    if (services.length === 0) {
+      status.textContent = form.dataset.messageChoose;
+      return;
+    }
+    const needs = [...form.querySelectorAll("input[name=needs]:checked")].map((input) => input.value);
+    submit.disabled = true;
+    status.textContent = form.dataset.messageBusy;
+    send({ services, needs, language: form.dataset.language });
+  });
+
+  async function send(body) {
+    let response;
+    try {
+      response = await fetch(form.dataset.issueUrl, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "Accept-Language": form.dataset.language,  // errors come back in the visitor's language
+          "Idempotency-Key": idempotencyKey,
+          "X-Kiosk": form.dataset.kiosk,
+        },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return retry(body);  // the network is down: the ticket may or may not exist yet
+    }
+    if (response.status >= 500) return retry(body);
+    const answer = await response.json().catch(() => ({}));
+    if (response.status === 201) {
+      // Only a committed ticket is shown: the next page reads it back from the server.
+      // replace: the next visitor cannot go back to this ticket (and its cancel button).
+      window.location.replace(form.dataset.ticketUrl.replace("TOKEN", answer.token));
+      return;
+    }
+    submit.disabled = false;
+    status.textContent = (answer.error && answer.error.message) || form.dataset.messageOffline;
+  }
+
+  function retry(body) {
+    status.textContent = form.dataset.messageOffline;
+    setTimeout(() => send(body), retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  }
+}
+
+function setupReadAloud(button) {
+  const status = document.querySelector("[data-voice-status]");
+  const language = button.dataset.language;
+
+  function voiceFor() {
+    if (!("speechSynthesis" in window)) return null;
+    return speechSynthesis.getVoices().find(
+      (voice) => voice.lang.toLowerCase().split(/[-_]/)[0] === language) || null;
+  }
+
+  button.addEventListener("click", () => {
+    const voice = voiceFor();
+    if (!voice) {
+      status.textContent = button.dataset.messageNoVoice;
+      return;
+    }
+    speechSynthesis.cancel();
+    const utterance = new SpeechSynthesisUtterance(button.dataset.text);
+    utterance.voice = voice;
+    utterance.lang = voice.lang;
+    utterance.rate = 0.9;
+    speechSynthesis.speak(utterance);
+  });
+}
+
+function watchPrinter(notice) {
+  // The ticket prints in the background; if the printer reports a problem, say so,
+  // so the visitor keeps this screen's number and QR code instead.
+  let checks = 0;
+  const timer = setInterval(async () => {
+    checks += 1;
+    if (checks > 10) clearInterval(timer);
+    const response = await fetch(notice.dataset.printerUrl, { cache: "no-store" }).catch(() => null);
+    if (!response || !response.ok) return;
+    const printer = await response.json();
+    notice.hidden = ["ok", "unknown"].includes(printer.status);
+    if (printer.status === "ok") clearInterval(timer);
+  }, 2000);
+}
+
+const frame = document.querySelector(".kiosk-frame");
+if (frame) setupIdle(frame);
+const form = document.querySelector("[data-issue-form]");
+if (form) setupIssueForm(form);
+const printerNotice = document.querySelector("[data-printer-notice]");
+if (printerNotice) watchPrinter(printerNotice);
+const readAloud = document.querySelector("[data-read-aloud]");
+if (readAloud) setupReadAloud(readAloud);

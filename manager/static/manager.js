@@ -1,0 +1,57 @@
+// The manager's live view: re-read the figures on every hint from the hall, at most once a second.
+
+const page = document.querySelector("[data-dashboard]");
+const stateLabels = JSON.parse(page.dataset.stateLabels);
+
+function cells(values) {
+  const row = document.createElement("tr");
+  for (const value of values) {
+    const cell = document.createElement("td");
+    cell.textContent = value === null || value === undefined ? "–" : String(value);
+    row.append(cell);
+  }
+  return row;
+}
+
+function render(figures) {
+  const over = figures.services.filter((service) => service.over_target);
+  const printers = Object.entries(figures.printers || {})
+    .filter(([, printer]) => printer.status !== "ok");
+  const warnings = page.querySelector("[data-warnings]");
+  warnings.hidden = over.length === 0 && printers.length === 0;
+  warnings.textContent = [
+    ...over.map((s) => `${page.dataset.messageOver}: ${s.name}`),
+    ...printers.map(([kiosk, printer]) => `${page.dataset.messagePrinter}: ${kiosk} (${printer.status})`),
+  ].join(" · ");
+  page.querySelector("[data-services]").replaceChildren(...figures.services.map((s) => {
+    const row = cells([s.name, s.waiting, s.longest_wait_minutes, s.estimated_wait_minutes,
+                       s.target_wait_minutes, s.served_today, s.mean_wait_today_minutes,
+                       s.within_target_today === null ? null
+                         : `${Math.round(s.within_target_today * 100)}%`]);
+    if (s.over_target) row.classList.add("over-target");
+    return row;
+  }));
+  page.querySelector("[data-counters]").replaceChildren(...figures.counters.map((c) => cells([
+    c.name, stateLabels[c.state], c.staff, c.services.join(", "), c.languages.join(", "), c.ticket,
+  ])));
+}
+
+let pending = null;
+async function refresh() {
+  pending = null;
+  const response = await fetch(page.dataset.statsUrl, { cache: "no-store" });
+  if (response.ok) render(await response.json());
+}
+function soon() {
+  if (pending === null) pending = setTimeout(refresh, 1000);
+}
+
+render(JSON.parse(page.querySelector("[data-initial]").textContent));
+setInterval(refresh, 30000);  // waits grow even when nothing happens
+const socket = io("/live", { transports: ["websocket", "polling"] });
+socket.on("connect", () => {
+  socket.emit("join", { room: `site:${page.dataset.site}` });
+  socket.emit("join", { room: `staff:${page.dataset.site}` });
+  refresh();
+});
+for (const event of ["called", "queue_changed", "counter_changed"]) socket.on(event, soon);

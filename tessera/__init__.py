@@ -1,0 +1,69 @@
+"""Tessera: queues and appointments for One-Stop-Shops and Migrant Resource Centres."""
+
+import secrets
+
+from flask import Flask
+
+from tessera.config import INSTANCE_DIRECTORY, Config
+
+
+def limiter_storage(redis_url: str) -> str:
+    """The rate limiter's storage URI for our Redis (the limits library spells sockets so)."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The app factory: configuration from the environment, overridable by `config`."""
+    from flask_babel import get_locale
+
+    from counter import blueprint as counter_blueprint
+    from display import blueprint as display_blueprint
+    from kiosk import blueprint as kiosk_blueprint
+    from manager import blueprint as manager_blueprint
+    from tessera import api, auth, health, i18n, realtime
+    from tessera.extensions import babel, csrf, limiter, socketio
+    from tessera.qr import qr_svg
+    from tessera.stores import Stores
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIRECTORY))
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    if not app.config["SECRET_KEY"]:
+        # Sessions then last only as long as this process; production sets SECRET_KEY.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    redis_url = app.config["REDIS_URL"]
+    if not redis_url:
+        raise RuntimeError("REDIS_URL is not set; `python -m tessera up` starts an embedded "
+                           "Redis and sets it for the processes it runs.")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage(redis_url))
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "tessera-limits")
+    # CSRF is checked in api.protect_from_csrf, which knows which requests need it.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    csrf.init_app(app)
+    auth.init_auth(app)
+    api.protect_from_csrf(app)
+    socketio.init_app(app, client_manager=realtime.message_queue(
+        redis_url, app.config["SOCKETIO_CHANNEL"]))
+    realtime.register_handlers(socketio)
+    Stores.connect(app.config["DATABASE_URL"], redis_url,
+                   app.config["MAX_SERVICES_PER_TICKET"],
+                   publisher=realtime.SocketPublisher(socketio)).init_app(app)
+
+    api.register_error_handlers(app)
+    app.jinja_env.globals.update(get_locale=get_locale, qr_svg=qr_svg,
+                                 language_name=i18n.language_name,
+                                 text_direction=i18n.direction)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(kiosk_blueprint)
+    app.register_blueprint(display_blueprint)
+    app.register_blueprint(counter_blueprint)
+    app.register_blueprint(manager_blueprint)
+    app.register_blueprint(auth.blueprint)
+    return app

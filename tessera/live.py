@@ -1,0 +1,200 @@
+"""The live state in Redis: service queues, counter duties and ticket numbering.
+
+Everything here can be rebuilt from SQL (tessera/reconcile.py), so Redis may
+be flushed at any moment. Keys carry the site as a hash tag,
+`tessera:{<site>}:...`, so one site's keys stay in one slot.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+
+import redis
+
+from tessera.routing import RoutingPolicy
+
+NUMBER_KEY_SECONDS = 3 * 24 * 3600
+
+
+def _script(name: str) -> str:
+    return resources.files("tessera.lua").joinpath(name).read_text(encoding="utf-8")
+
+
+def site_prefix(site_id: str) -> str:
+    """The prefix of every key of one site."""
+    return f"tessera:{{{site_id}}}:"
+
+
+def queue_key(site_id: str, service_id: int) -> str:
+    """The sorted set of one service's waiting steps."""
+    return f"{site_prefix(site_id)}queue:{service_id}"
+
+
+def counters_key(site_id: str) -> str:
+    """The hash of the counters on duty at a site."""
+    return f"{site_prefix(site_id)}counters"
+
+
+def printers_key(site_id: str) -> str:
+    """The hash of each kiosk's printer status (written by the print jobs)."""
+    return f"{site_prefix(site_id)}printers"
+
+
+def number_key(site_id: str, service_day: dt.date, prefix: str) -> str:
+    """The counter behind one day's ticket numbers for one prefix."""
+    return f"{site_prefix(site_id)}number:{service_day.isoformat()}:{prefix}"
+
+
+@dataclass(frozen=True)
+class QueuedStep:
+    """What the routing policy knows of a waiting step; no personal data."""
+
+    step_id: int
+    service_id: int
+    arrived_at: float  # epoch seconds: the visit's arrival, kept across referrals
+    language: str
+    priority: bool = False
+    appointment_due: float = 0.0  # epoch seconds; 0 when not an appointment
+
+    @property
+    def member(self) -> str:
+        """The sorted-set member: everything call_next.lua scores on."""
+        flags = "p" if self.priority else ""
+        return f"{self.step_id}|{self.language}|{flags}|{self.appointment_due:.0f}"
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A counter on duty: what it serves now, in which languages."""
+
+    service_ids: tuple[int, ...]
+    languages: tuple[str, ...]
+    paused: bool = False
+    step_id: int | None = None  # the step it has called or is serving
+    free_at: float = 0.0  # epoch seconds it expects to be free, while busy
+
+    def as_json(self) -> str:
+        """The JSON call_next.lua reads."""
+        state = "paused" if self.paused else ("open" if self.step_id is None else "busy")
+        return json.dumps({
+            "state": state, "services": [str(s) for s in self.service_ids],
+            "languages": list(self.languages), "free_at": self.free_at,
+            "step": None if self.step_id is None else str(self.step_id),
+        })
+
+
+@dataclass(frozen=True)
+class ServiceQueue:
+    """One service a counter calls from, with what the policy needs of it."""
+
+    service_id: int
+    target_seconds: float
+    mean_handling_seconds: float
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What call_next.lua decided for one counter."""
+
+    status: str  # called | empty | busy | not_open
+    step_id: int | None = None
+    service_id: int | None = None
+    member: str | None = None
+    held: int = 0
+    retry_after: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class LiveState:
+    """Redis operations on the live queues; each one is atomic."""
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+        self._call_next = client.register_script(_script("call_next.lua"))
+        self._next_number = client.register_script(_script("next_number.lua"))
+
+    # Queues -----------------------------------------------------------------
+
+    def enqueue(self, site_id: str, step: QueuedStep) -> None:
+        """Put a step in its service queue, at its visit's arrival time."""
+        self.redis.zadd(queue_key(site_id, step.service_id), {step.member: step.arrived_at})
+
+    def remove(self, site_id: str, step: QueuedStep) -> bool:
+        """Take a step out of its queue; False if it was not there."""
+        return bool(self.redis.zrem(queue_key(site_id, step.service_id), step.member))
+
+    def waiting(self, site_id: str, service_id: int) -> list[tuple[str, float]]:
+        """The members of a service queue with their arrival times, oldest first."""
+        return [(member.decode(), score) for member, score in
+                self.redis.zrange(queue_key(site_id, service_id), 0, -1, withscores=True)]
+
+    def waiting_count(self, site_id: str, service_id: int) -> int:
+        """How many steps wait for a service."""
+        return self.redis.zcard(queue_key(site_id, service_id))
+
+    def ahead_of(self, site_id: str, step: QueuedStep) -> int:
+        """How many steps of the same service arrived before this one."""
+        return self.redis.zcount(queue_key(site_id, step.service_id), "-inf",
+                                 f"({step.arrived_at!r}")
+
+    # Counters ---------------------------------------------------------------
+
+    def set_duty(self, site_id: str, counter_id: int, duty: Duty | None) -> None:
+        """Record a counter's duty; None takes the counter off duty."""
+        if duty is None:
+            self.redis.hdel(counters_key(site_id), str(counter_id))
+        else:
+            self.redis.hset(counters_key(site_id), str(counter_id), duty.as_json())
+
+    def call_next(self, site_id: str, counter_id: int, queues: list[ServiceQueue],
+                  policy: RoutingPolicy, now: float) -> CallResult:
+        """Run the routing policy for a counter and claim the step it picks."""
+        argument = json.dumps({
+            "policy": policy.as_script_argument(),
+            "services": [[q.service_id, q.target_seconds, q.mean_handling_seconds]
+                         for q in queues],
+        })
+        keys = [counters_key(site_id)] + [queue_key(site_id, q.service_id) for q in queues]
+        raw = json.loads(self._call_next(keys=keys, args=[now, str(counter_id), argument]))
+        status = raw.pop("status")
+        step = raw.pop("step", None)
+        service = raw.pop("service", None)
+        return CallResult(
+            status=status,
+            step_id=int(step) if step is not None else None,
+            service_id=int(service) if service is not None else None,
+            member=raw.pop("member", None),
+            held=int(raw.pop("held", 0)),
+            retry_after=raw.pop("retry_after", None),
+            extra=raw,
+        )
+
+    def printer_statuses(self, site_id: str) -> dict[str, dict]:
+        """Each kiosk's last printer status: {"status": "ok" | "offline" | ..., "message", "at"}."""
+        return {kiosk.decode(): json.loads(status)
+                for kiosk, status in self.redis.hgetall(printers_key(site_id)).items()}
+
+    # Numbering --------------------------------------------------------------
+
+    def next_number(self, site_id: str, service_day: dt.date, prefix: str,
+                    floor: int | None = None) -> int | None:
+        """The next sequence for a prefix on a service day.
+
+        Returns None when Redis lost the counter; call again with `floor`, the
+        highest sequence SQL holds, so no number is ever handed out twice.
+        """
+        number = self._next_number(
+            keys=[number_key(site_id, service_day, prefix)],
+            args=["" if floor is None else floor, NUMBER_KEY_SECONDS],
+        )
+        return None if number is None else int(number)
+
+    # Whole site -------------------------------------------------------------
+
+    def flush_site(self, site_id: str) -> int:
+        """Delete every live key of a site; returns how many there were."""
+        keys = list(self.redis.scan_iter(match=f"{site_prefix(site_id)}*", count=500))
+        if keys:
+            self.redis.delete(*keys)
+        return len(keys)

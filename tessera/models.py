@@ -1,0 +1,378 @@
+"""SQL models: the system of record for sites, services, tickets and events.
+
+Vocabulary (DESIGN.md): a *site* hosts *organisations* that offer *services*;
+*counters* (desks) serve some services, staffed by *staff*. A *ticket* is one
+visit; its journey is a list of *steps*, one per service. Every state change
+appends an *event*. Times are naive UTC in the database (SQLite keeps no zone)
+and are converted to the site's zone only for display and the service day.
+"""
+
+import datetime as dt
+import enum
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the metadata Alembic migrates."""
+
+    # Named constraints, so later migrations can alter them (SQLite batch mode).
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    # Store the values as plain strings so both SQLite and PostgreSQL read
+    # them the same way and migrations need no native enum types.
+    return Enum(kind, name=name, native_enum=False, length=16,
+                values_callable=lambda members: [member.value for member in members])
+
+
+class Role(enum.StrEnum):
+    """What a member of staff may do."""
+
+    STAFF = "staff"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class CounterStatus(enum.StrEnum):
+    """Whether a counter takes tickets now."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    PAUSED = "paused"
+
+
+class StepState(enum.StrEnum):
+    """Where one service of a visit stands.
+
+    `planned` is a later service of a multi-service journey that has not
+    started queuing yet; it becomes `waiting` when the step before it ends.
+    """
+
+    PLANNED = "planned"
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    REFERRED = "referred"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STEP_STATES = (StepState.WAITING, StepState.CALLED, StepState.SERVING)
+FINAL_STEP_STATES = (StepState.DONE, StepState.NO_SHOW, StepState.REFERRED, StepState.CANCELLED)
+
+
+class Site(Base):
+    """One One-Stop-Shop location."""
+
+    __tablename__ = "site"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[dict] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    languages: Mapped[list] = mapped_column(JSON)
+    unchecked_translations: Mapped[list] = mapped_column(JSON, default=list)
+    opening_hours: Mapped[dict] = mapped_column(JSON, default=dict)
+    recall_limit: Mapped[int] = mapped_column(Integer, default=2)
+
+    organisations: Mapped[list["Organisation"]] = relationship(back_populates="site")
+    services: Mapped[list["Service"]] = relationship(back_populates="site")
+    counters: Mapped[list["Counter"]] = relationship(back_populates="site")
+
+
+class Organisation(Base):
+    """A partner agency working at a site."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[dict] = mapped_column(JSON)
+
+    site: Mapped[Site] = relationship(back_populates="organisations")
+
+
+class Category(Base):
+    """A group of services on the kiosk, with an icon; may have a parent."""
+
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    icon: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    name: Mapped[dict] = mapped_column(JSON)
+
+
+counter_service = Table(
+    "counter_service",
+    Base.metadata,
+    Column("counter_id", ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+)
+
+staff_organisation = Table(
+    "staff_organisation",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
+class Service(Base):
+    """Something a visitor can ask for, offered by one organisation."""
+
+    __tablename__ = "service"
+    __table_args__ = (UniqueConstraint("site_id", "key"), UniqueConstraint("site_id", "prefix"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    prefix: Mapped[str] = mapped_column(String(16))
+    target_wait_minutes: Mapped[int] = mapped_column(Integer)
+    mean_handling_minutes: Mapped[float] = mapped_column()
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    by_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    site: Mapped[Site] = relationship(back_populates="services")
+    organisation: Mapped[Organisation] = relationship()
+    category: Mapped[Category | None] = relationship()
+    texts: Mapped[list["ServiceText"]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+
+    def text(self, language: str) -> "ServiceText":
+        """The service's texts in `language`, else in the site language."""
+        by_language = {text.language: text for text in self.texts}
+        return by_language.get(language) or by_language[self.site.language]
+
+
+class ServiceText(Base):
+    """A service's name, plain-language description and 'what to bring', in one language."""
+
+    __tablename__ = "service_text"
+    __table_args__ = (UniqueConstraint("service_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    what_to_bring: Mapped[str] = mapped_column(Text, default="")
+
+    service: Mapped[Service] = relationship(back_populates="texts")
+
+
+class Staff(UserMixin, Base):
+    """A person who works at counters or manages the site."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    organisations: Mapped[list[Organisation]] = relationship(secondary=staff_organisation)
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses inactive accounts."""
+        return self.active
+
+
+class StaffToken(Base):
+    """A bearer token for the staff API (scripts, a desk's own device); only its hash is kept."""
+
+    __tablename__ = "staff_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    staff: Mapped[Staff] = relationship()
+
+
+class Counter(Base):
+    """A desk where staff serve; its duty columns say who serves what today."""
+
+    __tablename__ = "counter"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[dict] = mapped_column(JSON)
+    zone: Mapped[str | None] = mapped_column(String(64))
+    # Languages the staff usually at this desk speak: the default for a duty.
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    status: Mapped[CounterStatus] = mapped_column(
+        _enum(CounterStatus, "counter_status"), default=CounterStatus.CLOSED
+    )
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    duty_service_ids: Mapped[list] = mapped_column(JSON, default=list)
+    duty_languages: Mapped[list] = mapped_column(JSON, default=list)
+
+    site: Mapped[Site] = relationship(back_populates="counters")
+    services: Mapped[list[Service]] = relationship(secondary=counter_service)
+    staff: Mapped[Staff | None] = relationship()
+
+
+class Ticket(Base):
+    """One visit: a number, a language, needs, and a journey of steps."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("site_id", "service_day", "prefix", "sequence"),
+        UniqueConstraint("site_id", "idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    number: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16))
+    sequence: Mapped[int] = mapped_column(Integer)
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(16))
+    needs: Mapped[list] = mapped_column(JSON, default=list)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The visit's place in every queue it joins: referral keeps it.
+    arrived_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    site: Mapped[Site] = relationship()
+    steps: Mapped[list["Step"]] = relationship(
+        back_populates="ticket", order_by="Step.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current_step(self) -> "Step | None":
+        """The step queuing or being served now, if the visit is still going on."""
+        return next((step for step in self.steps if step.state in ACTIVE_STEP_STATES), None)
+
+    @property
+    def state(self) -> str:
+        """The visit's state, derived from its steps."""
+        current = self.current_step
+        if current is not None:
+            return current.state.value
+        states = {step.state for step in self.steps}
+        for ending in (StepState.NO_SHOW, StepState.CANCELLED):
+            if ending in states:
+                return ending.value
+        return StepState.DONE.value
+
+
+class Step(Base):
+    """One service within a ticket's journey."""
+
+    __tablename__ = "step"
+    __table_args__ = (
+        Index("ix_step_service_state", "service_id", "state"),
+        Index("ix_step_counter_state", "counter_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    state: Mapped[StepState] = mapped_column(_enum(StepState, "step_state"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    called_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    recall_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    referred_from_id: Mapped[int | None] = mapped_column(ForeignKey("step.id"))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="steps")
+    service: Mapped[Service] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+
+
+class DeviceKind(enum.StrEnum):
+    """What a registered device is."""
+
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+
+
+class Device(Base):
+    """A registered kiosk or display; a kiosk's settings name its ticket printer."""
+
+    __tablename__ = "device"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"))
+    # For a kiosk: {"printer": {"type": "file" | "network" | ..., ...}}; see SCHEMA.md.
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Event(Base):
+    """An append-only record of one state change; every KPI is computed from these."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_site_at", "site_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("step.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)

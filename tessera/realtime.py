@@ -1,0 +1,81 @@
+"""Live updates over Socket.IO: rooms, and the publisher the engine calls after commits.
+
+Events are hints (DESIGN invariant 5): a page that receives one, or that
+(re)connects, re-reads the state over HTTP. Payloads carry ticket numbers and
+desks, never names.
+"""
+
+import re
+
+import socketio as python_socketio
+from flask_login import current_user
+from flask_socketio import SocketIO, join_room, leave_room
+
+from tessera.auth import can_use_counter
+from tessera.models import Counter
+from tessera.stores import stores
+
+NAMESPACE = "/live"
+# Public rooms anyone may join: a site's hall (or one zone of it), and one mobile ticket.
+PUBLIC_ROOM = re.compile(
+    r"^(site:[a-z0-9_-]{1,64}(:[a-z0-9_-]{1,64})?|ticket:[A-Za-z0-9_-]{16,64})$")
+# Staff rooms: a site's staff, and one counter's screen; only for signed-in staff.
+STAFF_ROOM = re.compile(r"^staff:(?P<site>[a-z0-9_-]{1,64})$")
+COUNTER_ROOM = re.compile(r"^counter:(?P<counter>[0-9]{1,12})$")
+
+
+def may_join(room: str) -> bool:
+    """Whether the connected client may join `room`."""
+    if PUBLIC_ROOM.match(room):
+        return True
+    if not current_user.is_authenticated:
+        return False
+    staff_room = STAFF_ROOM.match(room)
+    if staff_room:
+        return staff_room["site"] == current_user.site_id
+    counter_room = COUNTER_ROOM.match(room)
+    if counter_room:
+        with stores().database.session() as session:
+            counter = session.get(Counter, int(counter_room["counter"]))
+            return counter is not None and can_use_counter(current_user, counter)
+    return False
+
+
+def message_queue(redis_url: str, channel: str,
+                  write_only: bool = False) -> python_socketio.RedisManager:
+    """The Redis pub/sub that carries events between web processes (and from workers).
+
+    Built here rather than from a URL by Flask-SocketIO, which would hand the
+    embedded Redis's unix:// address to Kombu.
+    """
+    return python_socketio.RedisManager(redis_url, channel=channel, write_only=write_only)
+
+
+class SocketPublisher:
+    """Sends the engine's events to Socket.IO rooms (across processes via the message queue)."""
+
+    def __init__(self, socketio: SocketIO):
+        self.socketio = socketio
+
+    def __call__(self, event: str, payload: dict, rooms: list[str]) -> None:
+        """Emit `event` with `payload` to each room."""
+        for room in rooms:
+            self.socketio.emit(event, payload, to=room, namespace=NAMESPACE)
+
+
+def register_handlers(socketio: SocketIO) -> None:
+    """Let clients join and leave the rooms they may see."""
+
+    @socketio.on("join", namespace=NAMESPACE)
+    def join(message):
+        room = message.get("room", "") if isinstance(message, dict) else ""
+        if not isinstance(room, str) or not may_join(room):
+            return {"ok": False, "error": "This room does not exist or is not yours to join."}
+        join_room(room)
+        return {"ok": True}
+
+    @socketio.on("leave", namespace=NAMESPACE)
+    def leave(message):
+        room = message.get("room", "") if isinstance(message, dict) else ""
+        leave_room(room)
+        return {"ok": True}

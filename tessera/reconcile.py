@@ -1,0 +1,39 @@
+"""Rebuild the live state in Redis from SQL, the system of record (invariant 4)."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tessera.database import Database
+from tessera.engine import counter_duty, queued_step
+from tessera.live import LiveState
+from tessera.models import Counter, Site, Step, StepState
+
+
+def reconcile(database: Database, live: LiveState, site_id: str | None = None) -> dict:
+    """Flush each site's live keys and rebuild its queues and counter duties from SQL.
+
+    Ticket numbering needs no rebuilding: when its counter is missing, the
+    engine continues from the highest number SQL holds for the day. Returns
+    how many waiting steps and counters on duty each site has.
+    """
+    summary = {}
+    with database.session() as session:
+        site_ids = [site_id] if site_id else list(session.scalars(select(Site.id)))
+        for site in site_ids:
+            waiting = session.scalars(
+                select(Step).join(Step.ticket).options(selectinload(Step.ticket))
+                .where(Step.state == StepState.WAITING,
+                       Step.ticket.has(site_id=site))).all()
+            counters = session.scalars(
+                select(Counter).where(Counter.site_id == site, Counter.active)).all()
+            duties = {counter.id: counter_duty(session, counter) for counter in counters}
+            live.flush_site(site)
+            for step in waiting:
+                live.enqueue(site, queued_step(step))
+            on_duty = 0
+            for counter_id, duty in duties.items():
+                if duty is not None:
+                    live.set_duty(site, counter_id, duty)
+                    on_duty += 1
+            summary[site] = {"waiting": len(waiting), "counters_on_duty": on_duty}
+    return summary

@@ -1,0 +1,61 @@
+"""The routing policy's weights: who a counter calls next.
+
+The policy itself is one Lua function (tessera/lua/call_next.lua), run inside
+Redis by the live engine and by the simulator alike. A waiting step's
+*effective wait* is the time the visit has waited (a referral keeps the
+visit's arrival time), plus boosts for a priority need, a due appointment, a
+language the counter's staff speak (where that can change who serves the
+visitor) and a service no other counter on duty serves, plus urgency as the
+wait nears the service's target. The counter takes the step with the highest
+effective wait, except that a step whose visitor shares no language with this
+counter may be *held* briefly for a colleague who does and who will be free
+soon. Boosts are bounded and waiting grows without bound, so nobody starves.
+
+The weights are tuned with the simulator (tessera/simulator.py) on the
+reference day, ../shared/scenarios/oss-reference.yaml: see
+BENCHMARKS-simulation.md for the figures and the reasons.
+"""
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """Weights of the routing policy, all in seconds unless said otherwise."""
+
+    priority_boost: float = 600
+    # Ten minutes: with holds, what lifts service in the visitor's language past
+    # 70% of the steps some counter could serve in it, at little cost in waiting.
+    language_boost: float = 600
+    appointment_boost: float = 1800
+    # For a step only this counter (of those on duty) serves: colleagues can take
+    # the other steps, so a specialist desk is not spent on them while its own
+    # visitors wait. It keeps the share served within target at least LWF's.
+    specialist_boost: float = 600
+    # An appointment counts as due this long before its slot.
+    appointment_window: float = 300
+    # Urgency starts at this fraction of the service's target wait...
+    urgency_from: float = 0.75
+    # ...and adds this many seconds of effective wait per second waited beyond it.
+    urgency_weight: float = 1.0
+    # Hold a step for a speaker of its language who can start it within this many
+    # seconds (counting steps already held for them), and only while the step's
+    # wait stays within this fraction of its target.
+    hold_horizon: float = 300
+    hold_fraction: float = 0.5
+    # How many of the oldest steps per service queue are considered.
+    scan: int = 64
+
+    def as_script_argument(self) -> dict:
+        """The weights as the JSON object call_next.lua reads."""
+        return asdict(self)
+
+
+TESSERA = RoutingPolicy()
+
+# Skills-based longest-wait-first: the same script with every boost and hold
+# switched off, the usual baseline in skills-based routing.
+LONGEST_WAIT_FIRST = replace(
+    TESSERA, priority_boost=0, language_boost=0, appointment_boost=0, specialist_boost=0,
+    urgency_weight=0, hold_horizon=0, hold_fraction=0,
+)

@@ -1,0 +1,253 @@
+"""Site configuration as data: load a YAML description of a centre into SQL.
+
+Loading is idempotent: it creates what is new, updates what changed, and
+marks inactive the services and counters the file no longer names (tickets
+still refer to them, so nothing is deleted). The format is described in
+tessera/sites/SCHEMA.md.
+"""
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tessera.models import (
+    Category,
+    Counter,
+    Device,
+    DeviceKind,
+    Organisation,
+    Service,
+    ServiceText,
+    Site,
+)
+
+DEMO_SITE = Path(__file__).parent / "sites" / "demo.yaml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Each kind of ticket printer and the settings it cannot do without.
+PRINTER_SETTINGS = {
+    "file": ("path",),
+    "network": ("host",),
+    "usb": ("vendor_id", "product_id"),
+    "serial": ("device",),
+    "cups": ("name",),
+    "dummy": (),
+}
+HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+class SiteFileError(ValueError):
+    """The site file is not valid; the message says where and why."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SiteFileError(message)
+
+
+def _texts(value, where: str, site_language: str) -> dict:
+    _require(isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+             f"{where}: expected a map of language to text")
+    _require(site_language in value, f"{where}: the site language '{site_language}' is missing")
+    return dict(value)
+
+
+def _section(document: dict, name: str) -> dict:
+    section = document.get(name) or {}
+    _require(isinstance(section, dict), f"'{name}' must be a map of id to settings")
+    for key in section:
+        _require(isinstance(key, str) and SLUG.match(key) is not None,
+                 f"{name}: '{key}' is not a valid id (lower-case letters, digits, - and _)")
+        _require(isinstance(section[key], dict), f"{name}.{key}: expected a map of settings")
+    return section
+
+
+def read_site_file(path: str | Path) -> dict:
+    """Parse and validate a site file; raises SiteFileError with a clear message."""
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SiteFileError(f"Cannot read {path}: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise SiteFileError(f"{path} is not valid YAML: {error}") from error
+    _require(isinstance(document, dict), "A site file must be a YAML map")
+    site_id = document.get("id")
+    _require(isinstance(site_id, str) and SLUG.match(site_id) is not None,
+             "'id' must be a short lower-case slug, such as 'demo'")
+    try:
+        ZoneInfo(str(document.get("timezone")))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SiteFileError(f"'timezone' is not a known IANA zone: "
+                            f"{document.get('timezone')!r}") from error
+    language = document.get("language")
+    languages = document.get("languages") or []
+    _require(isinstance(languages, list) and language in languages,
+             "'languages' must be a list that includes the site 'language'")
+    _texts(document.get("name"), "name", language)
+    _require(isinstance(document.get("recall_limit", 2), int), "'recall_limit' must be a number")
+    hours = document.get("opening_hours") or {}
+    _require(isinstance(hours, dict) and set(hours) <= set(WEEKDAYS),
+             f"'opening_hours' keys must be among {', '.join(WEEKDAYS)}")
+    for day, spans in hours.items():
+        _require(isinstance(spans, list) and all(isinstance(s, str) and HOURS.match(s)
+                                                 for s in spans),
+                 f"opening_hours.{day}: expected a list like [\"09:00-17:00\"]")
+
+    organisations = _section(document, "organisations")
+    for key, organisation in organisations.items():
+        _texts(organisation.get("name"), f"organisations.{key}.name", language)
+    categories = _section(document, "categories")
+    for key, category in categories.items():
+        _texts(category.get("name"), f"categories.{key}.name", language)
+        _require(isinstance(category.get("icon"), str), f"categories.{key}: 'icon' is missing")
+        parent = category.get("parent")
+        _require(parent is None or parent in categories,
+                 f"categories.{key}: unknown parent '{parent}'")
+    services = _section(document, "services")
+    _require(services, "A site needs at least one service")
+    prefixes = set()
+    for key, service in services.items():
+        where = f"services.{key}"
+        _require(service.get("organisation") in organisations,
+                 f"{where}: unknown organisation '{service.get('organisation')}'")
+        _require(service.get("category") is None or service.get("category") in categories,
+                 f"{where}: unknown category '{service.get('category')}'")
+        prefix = service.get("prefix")
+        _require(isinstance(prefix, str) and re.fullmatch(r"[A-Z]", prefix) is not None,
+                 f"{where}: 'prefix' must be one upper-case letter")
+        _require(prefix not in prefixes, f"{where}: prefix '{prefix}' is used twice")
+        prefixes.add(prefix)
+        for number in ("target_wait", "mean_handling"):
+            value = service.get(number)
+            _require(isinstance(value, int | float) and value > 0,
+                     f"{where}: '{number}' must be a positive number of minutes")
+        text = service.get("text") or {}
+        _require(isinstance(text, dict) and language in text,
+                 f"{where}: 'text' needs the site language '{language}'")
+        for text_language, fields in text.items():
+            _require(text_language in languages,
+                     f"{where}.text: '{text_language}' is not one of the site's languages")
+            _require(isinstance(fields, dict) and isinstance(fields.get("name"), str),
+                     f"{where}.text.{text_language}: 'name' is missing")
+    counters = _section(document, "counters")
+    for key, counter in counters.items():
+        where = f"counters.{key}"
+        _texts(counter.get("name"), f"{where}.name", language)
+        served = counter.get("services") or []
+        _require(isinstance(served, list) and served and all(s in services for s in served),
+                 f"{where}: 'services' must list services of this site")
+        spoken = counter.get("languages") or []
+        _require(isinstance(spoken, list) and set(spoken) <= set(languages),
+                 f"{where}: 'languages' must be among the site's languages")
+    for key, kiosk in _section(document, "kiosks").items():
+        printer = kiosk.get("printer")
+        if printer is None:
+            continue
+        _require(isinstance(printer, dict) and printer.get("type") in PRINTER_SETTINGS,
+                 f"kiosks.{key}.printer: 'type' must be one of {', '.join(PRINTER_SETTINGS)}")
+        for setting in PRINTER_SETTINGS[printer["type"]]:
+            _require(setting in printer, f"kiosks.{key}.printer: '{setting}' is missing for a "
+                                         f"{printer['type']} printer")
+    return document
+
+
+def load_site(session: Session, document: dict) -> Site:
+    """Create or update a site from a validated document, in the caller's transaction."""
+    site = session.get(Site, document["id"]) or Site(id=document["id"])
+    site.name = document["name"]
+    site.timezone = document["timezone"]
+    site.language = document["language"]
+    site.languages = list(document["languages"])
+    site.unchecked_translations = list(document.get("unchecked_translations") or [])
+    site.opening_hours = document.get("opening_hours") or {}
+    site.recall_limit = document.get("recall_limit", 2)
+    session.add(site)
+    session.flush()
+
+    def existing(model) -> dict:
+        return {row.key: row for row in session.scalars(
+            select(model).where(model.site_id == site.id))}
+
+    organisations = existing(Organisation)
+    for key, data in document["organisations"].items():
+        organisation = organisations.get(key) or Organisation(site_id=site.id, key=key)
+        organisation.name = data["name"]
+        session.add(organisation)
+        organisations[key] = organisation
+
+    categories = existing(Category)
+    for key, data in (document.get("categories") or {}).items():
+        category = categories.get(key) or Category(site_id=site.id, key=key)
+        category.icon = data["icon"]
+        category.position = data.get("position", 0)
+        category.name = data["name"]
+        session.add(category)
+        categories[key] = category
+    session.flush()
+    for key, data in (document.get("categories") or {}).items():
+        parent = data.get("parent")
+        categories[key].parent_id = categories[parent].id if parent else None
+
+    services = existing(Service)
+    # Prefixes are unique per site; free them first so services may swap letters.
+    for service in services.values():
+        service.prefix = f"~{service.id}"
+    session.flush()
+    for key, data in document["services"].items():
+        service = services.get(key) or Service(site_id=site.id, key=key)
+        service.organisation = organisations[data["organisation"]]
+        service.category = categories.get(data.get("category"))
+        service.prefix = data["prefix"]
+        service.target_wait_minutes = data["target_wait"]
+        service.mean_handling_minutes = float(data["mean_handling"])
+        service.walk_in = data.get("walk_in", True)
+        service.by_appointment = data.get("appointment", False)
+        service.position = data.get("position", 0)
+        service.active = True
+        texts = {text.language: text for text in service.texts}
+        for language, fields in data["text"].items():
+            text = texts.get(language) or ServiceText(language=language)
+            text.name = fields["name"]
+            text.description = fields.get("description", "")
+            text.what_to_bring = fields.get("bring", "")
+            if language not in texts:
+                service.texts.append(text)
+        for language, text in texts.items():
+            if language not in data["text"]:
+                service.texts.remove(text)
+        session.add(service)
+        services[key] = service
+    for key, service in services.items():
+        if key not in document["services"]:
+            service.active = False
+            service.prefix = f"~{service.id}"
+
+    counters = existing(Counter)
+    for key, data in (document.get("counters") or {}).items():
+        counter = counters.get(key) or Counter(site_id=site.id, key=key)
+        counter.name = data["name"]
+        counter.zone = data.get("zone")
+        counter.languages = list(data.get("languages") or [])
+        counter.services = [services[service] for service in data["services"]]
+        counter.active = True
+        session.add(counter)
+    for key, counter in counters.items():
+        if key not in (document.get("counters") or {}):
+            counter.active = False
+
+    kiosks = {device.key: device for device in session.scalars(
+        select(Device).where(Device.site_id == site.id, Device.kind == DeviceKind.KIOSK))}
+    for key, data in (document.get("kiosks") or {}).items():
+        kiosk = kiosks.get(key) or Device(site_id=site.id, key=key, kind=DeviceKind.KIOSK)
+        kiosk.settings = dict(data)
+        kiosk.active = True
+        session.add(kiosk)
+    for key, kiosk in kiosks.items():
+        if key not in (document.get("kiosks") or {}):
+            kiosk.active = False
+    session.flush()
+    return site

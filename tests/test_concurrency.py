@@ -1,0 +1,115 @@
+"""Many counters at once: every step is called exactly once, every number is unique."""
+
+import threading
+from collections import Counter as Tally
+
+import pytest
+from sqlalchemy import select
+
+from tessera.models import Counter, Event, Service, Step, StepState, Ticket
+from tessera.sites import load_site
+
+COUNTERS = 50
+TICKETS = 150
+
+
+def crowded_site(counters: int) -> dict:
+    """A site document with one service served by many counters."""
+    text = {"el": {"name": "Εξυπηρέτηση"}}
+    return {
+        "id": "crowded", "name": {"el": "Κέντρο"}, "timezone": "Europe/Athens",
+        "language": "el", "languages": ["el", "en"],
+        "organisations": {"city": {"name": {"el": "Δήμος"}}},
+        "services": {"general": {"organisation": "city", "prefix": "A", "target_wait": 30,
+                                 "mean_handling": 5, "text": text}},
+        "counters": {f"desk-{n}": {"name": {"el": f"Γραφείο {n}"}, "services": ["general"],
+                                   "languages": ["el"]} for n in range(1, counters + 1)},
+    }
+
+
+@pytest.fixture
+def crowded(database, engine):
+    """The crowded site loaded, every counter open; returns (service id, counter ids)."""
+    with database.session() as session:
+        load_site(session, crowded_site(COUNTERS))
+        service_id = session.scalars(select(Service.id).where(Service.key == "general")).one()
+        counter_ids = list(session.scalars(select(Counter.id).order_by(Counter.id)))
+    for counter_id in counter_ids:
+        engine.open_counter(counter_id)
+    return service_id, counter_ids
+
+
+def run_threads(target, arguments) -> list[BaseException]:
+    """Run `target(argument)` in one thread per argument, released at the same moment."""
+    start = threading.Barrier(len(arguments))
+    errors: list[BaseException] = []
+
+    def body(argument):
+        start.wait()
+        try:
+            target(argument)
+        except BaseException as error:  # reported by the test, not lost in a thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=body, args=(a,)) for a in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+@pytest.mark.slow
+def test_fifty_counters_call_every_step_exactly_once(engine, database, crowded):
+    service_id, counter_ids = crowded
+    for _ in range(TICKETS):
+        engine.issue_ticket("crowded", [service_id], "el")
+    served_by: dict[int, list[int]] = {counter_id: [] for counter_id in counter_ids}
+
+    def serve(counter_id):
+        while True:
+            step = engine.call_next(counter_id).step
+            if step is None:
+                return
+            served_by[counter_id].append(step.id)
+            engine.start(counter_id)
+            engine.finish(counter_id)
+
+    assert run_threads(serve, counter_ids) == []
+
+    served = [step_id for steps in served_by.values() for step_id in steps]
+    assert len(served) == TICKETS and len(set(served)) == TICKETS
+    assert sum(1 for steps in served_by.values() if steps) > 1  # really concurrent
+    with database.session() as session:
+        calls = Tally(session.scalars(select(Event.step_id).where(Event.kind == "called")))
+        states = set(session.scalars(select(Step.state)))
+    assert set(calls.values()) == {1} and len(calls) == TICKETS
+    assert states == {StepState.DONE}
+
+
+@pytest.mark.slow
+def test_concurrent_issuing_gives_unique_numbers(engine, database, crowded):
+    service_id, _ = crowded
+    per_thread = 5
+
+    def issue(_index):
+        for _ in range(per_thread):
+            engine.issue_ticket("crowded", [service_id], "el")
+
+    assert run_threads(issue, list(range(20))) == []
+    with database.session() as session:
+        numbers = list(session.scalars(select(Ticket.number)))
+    assert len(numbers) == 20 * per_thread
+    assert sorted(numbers) == [f"A-{n:03d}" for n in range(1, 20 * per_thread + 1)]
+
+
+@pytest.mark.slow
+def test_double_tap_from_many_threads_is_one_ticket(engine, database, crowded):
+    service_id, _ = crowded
+    tickets = []
+    errors = run_threads(lambda _: tickets.append(
+        engine.issue_ticket("crowded", [service_id], "el", idempotency_key="tap")), range(10))
+    assert errors == []
+    assert len({ticket.id for ticket in tickets}) == 1
+    with database.session() as session:
+        assert len(session.scalars(select(Ticket.id)).all()) == 1

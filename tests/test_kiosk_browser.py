@@ -1,0 +1,185 @@
+"""The kiosk in a real Chromium: a visitor takes a ticket, as they would at the entrance.
+
+Runs once, on SQLite: what is checked here is the page, not the store.
+"""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from tessera.models import Ticket
+from tessera.sites import DEMO_SITE, load_site, read_site_file
+
+from .conftest import ROOT, SiteIds, migrated_sqlite
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    """SQLite only, for this module."""
+    return migrated_sqlite(tmp_path_factory, "kiosk")
+
+
+@pytest.fixture
+def live_server_config():
+    """Short idle times, so the idle warning can be watched within a test."""
+    return {"KIOSK_IDLE_SECONDS": 2, "KIOSK_IDLE_WARNING_SECONDS": 3}
+
+
+def tickets_in_sql(database) -> int:
+    """How many tickets were committed."""
+    with database.session() as session:
+        return session.scalar(select(func.count()).select_from(Ticket))
+
+
+def audit(page, axe_script) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    page.add_script_tag(content=axe_script)
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — "
+            f"{[node['target'] for node in v['nodes']][:3]}"
+            for v in json.loads(result)["violations"] if v["impact"] in SERIOUS]
+
+
+def keep_idle_away(page):
+    """Keep the idle warning from covering the page while a test looks at it."""
+    page.evaluate("setInterval(() => document.dispatchEvent(new Event('pointerdown')), 500)")
+
+
+def test_take_a_ticket_in_arabic(live_server, site, page, database):
+    page.goto(f"{live_server.url}/kiosk/small/entrance")
+    keep_idle_away(page)
+    page.get_by_role("link", name="العربية").click()
+
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang") == "ar"
+    keep_idle_away(page)
+    page.get_by_text("التسجيل", exact=True).click()
+    page.locator("button[type=submit]").click()
+
+    page.wait_for_url("**/ticket/**")
+    assert page.locator(".ticket-number").inner_text() == "A-001"
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator(".ticket-qr svg").count() == 1
+    assert "جواز السفر" in page.locator(".ticket-services").inner_text()  # what to bring
+    assert tickets_in_sql(database) == 1
+
+
+def test_the_kiosk_retries_when_the_server_cannot_be_reached(live_server, site, page,
+                                                             database):
+    failures = {"left": 2}
+
+    def flaky_network(route):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sites/small/tickets", flaky_network)
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    keep_idle_away(page)
+    page.get_by_text("Registration", exact=True).click()
+    page.locator("button[type=submit]").click()
+    status = page.locator("[data-form-status]")
+    status.filter(has_text="cannot reach").wait_for()
+    assert page.url.endswith("/kiosk/small/entrance/en")  # no ticket shown yet
+
+    page.wait_for_url("**/ticket/**", timeout=15000)
+    assert page.locator(".ticket-number").inner_text() == "A-001"
+    assert tickets_in_sql(database) == 1
+
+
+def test_a_lost_answer_is_retried_as_the_same_ticket(live_server, site, page, database):
+    # The request reaches the server, but the answer is lost on the way back.
+    lost = {"left": 1}
+
+    def lose_answer(route):
+        response = route.fetch()
+        if lost["left"]:
+            lost["left"] -= 1
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/v1/sites/small/tickets", lose_answer)
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    keep_idle_away(page)
+    page.get_by_text("Registration", exact=True).click()
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/ticket/**", timeout=15000)
+    assert page.locator(".ticket-number").inner_text() == "A-001"
+    assert tickets_in_sql(database) == 1
+
+
+def test_the_idle_warning_appears_resets_and_returns_to_start(live_server, site, page):
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    warning = page.get_by_role("alertdialog")
+    warning.wait_for(state="visible", timeout=5000)
+    assert "Going back to the start" in warning.inner_text()
+    page.get_by_role("button", name="I need more time").click()
+    assert warning.is_hidden()
+    assert page.url.endswith("/kiosk/small/entrance/en")
+
+    warning.wait_for(state="visible", timeout=5000)
+    page.wait_for_url(f"{live_server.url}/kiosk/small/entrance", timeout=8000)
+
+
+def test_everything_works_by_keyboard(live_server, site, page, database):
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    keep_idle_away(page)
+    page.locator("input[name=services]").first.focus()
+    page.keyboard.press("Space")
+    page.locator("button[type=submit]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ticket/**")
+    assert tickets_in_sql(database) == 1
+
+
+@pytest.fixture
+def demo(database):
+    """The demo centre, with its nine languages, for audits and the README's screenshots."""
+    with database.session() as session:
+        load_site(session, read_site_file(DEMO_SITE))
+    return SiteIds(database, "demo")
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_kiosk_screens_pass_the_accessibility_audit(live_server, demo, page, axe_script,
+                                                    language):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    token = live_server.engine.issue_ticket(
+        demo.id, [demo.services["registration"], demo.services["health_access"]],
+        language).token
+    screens = {
+        "languages": "/kiosk/demo/entrance",
+        "services": f"/kiosk/demo/entrance/{language}",
+        "appointment": f"/kiosk/demo/entrance/{language}/appointment",
+        "ticket": f"/kiosk/demo/entrance/{language}/ticket/{token}",
+        "mobile-ticket": f"/t/{token}",
+    }
+    problems = {}
+    for name, path in screens.items():
+        page.goto(live_server.url + path)
+        keep_idle_away(page)
+        page.wait_for_load_state("networkidle")
+        if name == "services":
+            page.locator("input[name=services]").first.check()
+        page.screenshot(path=SCREENSHOTS / f"kiosk-{name}-{language}.png", full_page=True)
+        problems[name] = audit(page, axe_script)
+    assert problems == {name: [] for name in screens}
+
+
+def test_usable_at_200_percent_text(live_server, site, page):
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    keep_idle_away(page)
+    page.add_style_tag(content="html { font-size: 200% !important; }")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"]  # no sideways scrolling
+    submit = page.locator("button[type=submit]")
+    submit.scroll_into_view_if_needed()
+    box = submit.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44

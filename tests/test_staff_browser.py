@@ -1,0 +1,116 @@
+"""Counter, hall display and manager view in a real Chromium, together, as on a working day."""
+
+import json
+
+import pytest
+
+from tessera.staff import create_staff
+
+from .conftest import migrated_sqlite
+from .test_kiosk_browser import SCREENSHOTS, audit, keep_idle_away
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    """SQLite only, for this module."""
+    return migrated_sqlite(tmp_path_factory, "staff")
+
+
+@pytest.fixture
+def accounts(database, site):
+    """A member of staff of the municipality and a manager."""
+    with database.session() as session:
+        create_staff(session, site.id, "maria", "Maria", "staff", ["el", "ar"],
+                     ["municipality"], PASSWORD)
+        create_staff(session, site.id, "kostas", "Kostas", "manager", ["el"], [], PASSWORD)
+
+
+def sign_in(page, base_url, username):
+    """Sign in through the form."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, accounts,
+                                                            browser):
+    visitor = browser.new_page()
+    hall = browser.new_page(viewport={"width": 1920, "height": 1080})
+    desk = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        hall.goto(f"{live_server.url}/display/small")
+        hall.wait_for_function("window.io !== undefined")
+
+        visitor.goto(f"{live_server.url}/kiosk/small/entrance/ar")
+        keep_idle_away(visitor)
+        visitor.get_by_text("التسجيل", exact=True).click()
+        visitor.locator("button[type=submit]").click()
+        visitor.wait_for_url("**/ticket/**")
+        number = visitor.locator(".ticket-number").inner_text()
+
+        sign_in(desk, live_server.url, "maria")
+        desk.locator("form.desk-card").first.get_by_role("button").click()
+        desk.wait_for_url("**/counter/*")
+        desk.get_by_text(number).wait_for()  # in the waiting list, live
+        desk.locator("[data-action=call-next]").click()
+        desk.locator("[data-field=number]").filter(has_text=number).wait_for()
+
+        hall.locator(".calls-table tr.newest").filter(has_text=number).wait_for(timeout=10000)
+        hall.wait_for_function("window.tesseraAnnouncements.length >= 1", timeout=10000)
+        announced = hall.evaluate("window.tesseraAnnouncements[0]")
+        assert announced["ticket"] == number and announced["counter"] == "desk-1"
+
+        # Keyboard: S starts serving, F finishes. (The desk speaks the site language.)
+        labels = json.loads(desk.locator("[data-workstation]").get_attribute("data-state-labels"))
+        desk.keyboard.press("s")
+        desk.locator("[data-field=state]").filter(has_text=labels["serving"]).wait_for()
+        desk.keyboard.press("f")
+        desk.locator("[data-field=number]").filter(has_text="\u2013").wait_for()  # en dash: empty
+    finally:
+        for page in (visitor, hall, desk):
+            page.close()
+
+
+def test_a_display_announces_two_simultaneous_calls(live_server, site, page):
+    engine = live_server.engine
+    for _ in range(2):
+        engine.issue_ticket(site.id, [site.services["registration"]], "el")
+    page.goto(f"{live_server.url}/display/small")
+    page.wait_for_function("window.io !== undefined")
+    page.wait_for_timeout(500)  # joined its room
+    for desk in ("desk-1", "desk-2"):
+        engine.open_counter(site.counters[desk])
+    engine.call_next(site.counters["desk-1"])
+    engine.call_next(site.counters["desk-2"])
+    page.wait_for_function("window.tesseraAnnouncements.length === 2", timeout=15000)
+    tickets = page.evaluate("window.tesseraAnnouncements.map(a => a.ticket)")
+    assert sorted(tickets) == ["A-001", "A-002"]
+    spoken = page.evaluate("window.tesseraAnnouncements[0].spoken")
+    # No voice is installed in this Chromium: the texts were prepared, chime and flash given.
+    assert spoken and all(entry["text"] for entry in spoken)
+
+
+def test_staff_pages_and_display_pass_the_audit(live_server, site, accounts, page,
+                                                axe_script):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    engine = live_server.engine
+    for language in ("ar", "en", "el"):
+        engine.issue_ticket(site.id, [site.services["registration"]], language, ["priority"])
+    engine.open_counter(site.counters["desk-2"])
+    engine.call_next(site.counters["desk-2"])
+    sign_in(page, live_server.url, "kostas")
+    problems = {}
+    for name, path in {"counter-choose": "/counter",
+                       "counter": f"/counter/{site.counters['desk-2']}",
+                       "manager": "/manager", "display": "/display/small",
+                       "sign-in": "/login"}.items():
+        if name == "sign-in":
+            page.context.clear_cookies()
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        problems[name] = audit(page, axe_script)
+    assert problems == {name: [] for name in problems}
