@@ -1,0 +1,213 @@
+"""The ticket printing job: print a committed ticket once on its kiosk's printer.
+
+Issuing commits the ticket first and then enqueues `print_ticket` with
+`enqueue_print`; printing never blocks or fails the issue. The job prints at
+most once per ticket: a `printed` event in the log means done, so a retry
+after a success, or a second enqueue, prints nothing more. When the printer
+cannot print (offline, out of paper, unreachable) the job records the
+kiosk's printer status in Redis for the kiosk screen and the managers,
+appends a `print_failed` event, and raises so that RQ retries it with backoff.
+
+Printer status: Redis hash `tessera:{<site>}:printers`, field = kiosk key,
+value = JSON {"status": "ok" | "offline" | "paper_out" | "error",
+"message": text or null, "at": ISO time in UTC}.
+"""
+
+import json
+import logging
+import os
+
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tessera.clock import utc_now
+from tessera.config import Config
+from tessera.engine import record_event
+from tessera.live import printers_key
+from tessera.models import Device, DeviceKind, Event, Service, Step, Ticket
+
+logger = logging.getLogger(__name__)
+
+PRINT_QUEUE = "print"  # the queue `python -m tessera worker` listens to first
+RETRY_INTERVALS = [5, 15, 30, 60, 120]  # seconds before each retry: about 4 minutes in all
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+STATUSES = ("ok", "offline", "paper_out", "error")
+
+
+class PrintFailed(RuntimeError):
+    """The printer could not print the ticket; `status` says why, for the kiosk screen."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def print_job_id(ticket_id: int) -> str:
+    """The RQ job id of a ticket's print job: one job per ticket."""
+    return f"print-ticket-{ticket_id}"
+
+
+def print_queue(connection) -> Queue:
+    """The RQ queue print jobs go to, on a Redis connection."""
+    return Queue(PRINT_QUEUE, connection=connection)
+
+
+def enqueue_print(queue: Queue, ticket_id: int, kiosk_key: str) -> Job:
+    """Enqueue the print job of a committed ticket, retried 5 times with backoff.
+
+    The job id comes from the ticket, so enqueuing twice (a double tap, a
+    retried request) gives the one job already there. Call it after the
+    ticket's transaction has committed.
+    """
+    job_id = print_job_id(ticket_id)
+    for _attempt in range(2):
+        try:
+            return queue.enqueue(
+                print_ticket, ticket_id, kiosk_key, job_id=job_id, unique=True,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                description=f"print ticket {ticket_id} at kiosk {kiosk_key}",
+            )
+        except DuplicateJobError:
+            try:
+                return Job.fetch(job_id, connection=queue.connection)
+            except NoSuchJobError:
+                continue  # it expired between the two calls: enqueue it afresh
+    raise RuntimeError(f"Could not enqueue the print job {job_id}")
+
+
+def printer_status(redis_client, site_id: str, kiosk_key: str) -> dict | None:
+    """A kiosk printer's last status ({"status", "message", "at"}), or None if never printed."""
+    raw = redis_client.hget(printers_key(site_id), kiosk_key)
+    return json.loads(raw) if raw is not None else None
+
+
+def set_printer_status(redis_client, site_id: str, kiosk_key: str, status: str,
+                       message: str | None = None) -> dict:
+    """Record a kiosk printer's status for the kiosk screen and the managers."""
+    if status not in STATUSES:
+        raise ValueError(f"Unknown printer status {status!r}")
+    value = {"status": status, "message": message, "at": utc_now().isoformat() + "Z"}
+    redis_client.hset(printers_key(site_id), kiosk_key, json.dumps(value))
+    return value
+
+
+def mobile_ticket_url(token: str) -> str:
+    """The mobile ticket's address for the QR code, under PUBLIC_URL."""
+    base = os.environ.get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
+    return f"{base}/t/{token}"
+
+
+def print_ticket(ticket_id: int, kiosk_key: str) -> str:
+    """The RQ job: print ticket `ticket_id` on the printer of kiosk `kiosk_key`, once.
+
+    Returns what happened ("printed", "already printed", "no printer",
+    "no ticket"); raises PrintFailed when the printer could not print, after
+    recording the printer's status and a `print_failed` event, so RQ retries.
+    """
+    from tessera.stores import Stores
+
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        raise RuntimeError("REDIS_URL is not set: the print job needs the live state's Redis")
+    stores = Stores.connect(os.environ.get("DATABASE_URL", Config.DATABASE_URL), redis_url)
+    try:
+        return _print_once(stores, ticket_id, kiosk_key)
+    finally:
+        stores.database.engine.dispose()
+        stores.redis.close()
+
+
+def _print_once(stores, ticket_id: int, kiosk_key: str) -> str:
+    from tessera.printout import (
+        build_printout,
+        preview_path,
+        profile_paper_width,
+        render_preview_png,
+    )
+
+    with stores.database.session() as session:
+        ticket = session.scalars(
+            select(Ticket).options(
+                selectinload(Ticket.site),
+                selectinload(Ticket.steps).selectinload(Step.service)
+                .selectinload(Service.texts))
+            .where(Ticket.id == ticket_id)).first()
+        if ticket is None:
+            # Tickets are committed before the job is enqueued and never deleted:
+            # retrying cannot help.
+            logger.error("Print job for ticket %s: there is no such ticket", ticket_id)
+            return "no ticket"
+        if _printed(session, ticket_id):
+            return "already printed"
+        kiosk = session.scalars(select(Device).where(
+            Device.site_id == ticket.site_id, Device.key == kiosk_key,
+            Device.kind == DeviceKind.KIOSK)).first()
+        settings = dict((kiosk.settings or {}).get("printer") or {}) if kiosk else {}
+        if not settings:
+            # A kiosk without a printer shows the ticket on its screen only.
+            return "no printer"
+        site_id = ticket.site_id
+        service_day, number = ticket.service_day, ticket.number
+        printout = build_printout(ticket, stores.engine.position(ticket),
+                                  mobile_ticket_url(ticket.token))
+    # No transaction stays open while a slow or absent printer is waited for.
+    try:
+        _send(settings, printout)
+    except Exception as error:
+        status, message = _classify(error)
+        logger.warning("Print job for ticket %s at kiosk %s failed: %s", ticket_id, kiosk_key,
+                       message)
+        set_printer_status(stores.redis, site_id, kiosk_key, status, message)
+        with stores.database.session() as session:
+            record_event(session, site_id, "print_failed", utc_now(), ticket_id=ticket_id,
+                         kiosk=kiosk_key, status=status, error=message)
+        raise PrintFailed(status, message) from error
+    with stores.database.session() as session:
+        record_event(session, site_id, "printed", utc_now(), ticket_id=ticket_id,
+                     kiosk=kiosk_key, printer=settings.get("type"))
+    set_printer_status(stores.redis, site_id, kiosk_key, "ok")
+    if settings.get("type") == "file" and settings.get("preview"):
+        try:
+            render_preview_png(printout, preview_path(settings["path"], service_day, number),
+                               profile_paper_width(settings.get("profile")))
+        except Exception:  # the ticket is printed; a missing preview must not reprint it
+            logger.exception("Could not render the preview of ticket %s", ticket_id)
+    return "printed"
+
+
+def _printed(session: Session, ticket_id: int) -> bool:
+    return session.scalar(select(Event.id).where(
+        Event.ticket_id == ticket_id, Event.kind == "printed").limit(1)) is not None
+
+
+def _send(settings: dict, printout) -> None:
+    """Open the printer, make sure it can print, print, and close (which flushes a
+    file and submits a CUPS job)."""
+    from tessera.printout import printer_from_settings, printer_problem, render_ticket
+
+    printer = printer_from_settings(settings)
+    try:
+        printer.open()
+        problem = printer_problem(printer)
+        if problem is not None:
+            raise PrintFailed(*problem)
+        render_ticket(printer, printout)
+    finally:
+        printer.close()
+
+
+def _classify(error: Exception) -> tuple[str, str]:
+    """The printer status and a message for an error raised while printing."""
+    from escpos.exceptions import DeviceNotFoundError
+
+    if isinstance(error, PrintFailed):
+        return error.status, error.message
+    message = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, DeviceNotFoundError | OSError):
+        # Refused, unreachable, timed out, unplugged, a connection that broke mid-ticket.
+        return "offline", message
+    return "error", message
