@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from tessera.api import json_object, public
@@ -11,6 +12,7 @@ from tessera.extensions import limiter
 from tessera.hall import service_waits
 from tessera.models import Device, DeviceKind
 from tessera.stores import stores
+from worker.printing import enqueue_print, print_queue
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/kiosk-static")
@@ -70,12 +72,40 @@ def issue(site_id):
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 128:
         raise InvalidInput(_("An Idempotency-Key has 1 to 128 characters."), "invalid_key")
+    kiosk_key = request.headers.get("X-Kiosk")
+    if kiosk_key is not None:
+        # Checked before issuing: a ticket for a kiosk that does not exist could never print.
+        with stores().database.session() as session:
+            get_site(session, site_id)
+            _kiosk(session, site_id, kiosk_key)
     engine = stores().engine
     ticket = engine.issue_ticket(site_id, services_asked, language, needs, idempotency_key=key)
+    if kiosk_key is not None:
+        _print(ticket.id, kiosk_key)
     status = ticket_status(engine, load_ticket(engine, ticket.token))
     status["token"] = ticket.token
-    status["mobile_url"] = url_for("display.mobile_ticket", token=ticket.token, _external=True)
+    status["mobile_url"] = _mobile_url(ticket.token)
     return jsonify(status), 201
+
+
+def _mobile_url(token: str) -> str:
+    """The mobile ticket's address for the QR code: under PUBLIC_URL, as on the paper."""
+    public_url = current_app.config["PUBLIC_URL"]
+    if public_url:
+        return public_url.rstrip("/") + url_for("display.mobile_ticket", token=token)
+    return url_for("display.mobile_ticket", token=token, _external=True)
+
+
+def _print(ticket_id: int, kiosk_key: str) -> None:
+    """Hand the committed ticket to the print worker; the visitor has it on screen anyway.
+
+    A replayed issue enqueues again on purpose: the job id is the ticket's and a
+    printed ticket never prints twice, so a print job lost with Redis comes back.
+    """
+    try:
+        enqueue_print(print_queue(stores().redis), ticket_id, kiosk_key)
+    except RedisError:
+        current_app.logger.exception("Could not enqueue the print job of ticket %s", ticket_id)
 
 
 @blueprint.get("/api/v1/sites/<site_id>/queues")
@@ -143,7 +173,7 @@ def confirmation(site_id, kiosk_key, language, token):
     ticket = load_ticket(engine, token)
     if ticket.site_id != site_id:
         abort(404)
-    mobile_url = url_for("display.mobile_ticket", token=token, _external=True)
+    mobile_url = _mobile_url(token)
     return render_template("kiosk/ticket.html", page=page, kiosk=kiosk_key,
                            ticket=ticket_status(engine, ticket, language),
                            mobile_url=mobile_url)

@@ -21,6 +21,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
     HOST = os.environ.get("HOST", "127.0.0.1")
     PORT = int(os.environ.get("PORT", "5000"))
+    # The address phones reach for the mobile ticket (QR codes on screen and on paper);
+    # unset: the address the kiosk used, and for printing http://HOST:PORT.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
     # At most this many services in one visit's journey at issue time.
     MAX_SERVICES_PER_TICKET = int(os.environ.get("MAX_SERVICES_PER_TICKET", "4"))
     # Issuing is rate limited per kiosk and per client address (limits syntax).

@@ -173,6 +173,17 @@ def test_kiosk_screens_pass_the_accessibility_audit(live_server, demo, page, axe
     assert problems == {name: [] for name in screens}
 
 
+def test_tigrinya_is_drawn_with_the_shipped_ethiopic_font(live_server, demo, page):
+    # Few kiosks have an Ethiopic system font: without ours, Tigrinya shows as boxes.
+    page.goto(f"{live_server.url}/kiosk/demo/entrance/ti")
+    keep_idle_away(page)
+    page.evaluate("document.fonts.ready")
+    loaded = page.evaluate("""[...document.fonts]
+        .filter((face) => face.status === "loaded").map((face) => face.family)""")
+    assert '"Noto Sans Ethiopic"' in loaded or "Noto Sans Ethiopic" in loaded
+    assert page.evaluate("document.documentElement.lang") == "ti"
+
+
 def test_usable_at_200_percent_text(live_server, site, page):
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)

@@ -525,3 +525,54 @@ def test_the_small_centres_dummy_printer_prints(job_environment, engine, site, d
     assert print_ticket(ticket.id, "entrance") == "printed"
     assert print_ticket(ticket.id, "entrance") == "already printed"
     assert [event.kind for event in events(database, ticket.id)].count("printed") == 1
+
+
+def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment, make_client,
+                                                                  site, database, redis_client,
+                                                                  tmp_path):
+    output = tmp_path / "entrance.bin"
+    set_printer(database, {"type": "file", "path": str(output), "profile": "TM-T88III"})
+    client = make_client(PUBLIC_URL="https://tessera.example/")
+    queue = print_queue(redis_client)
+    answer = client.post(f"/api/v1/sites/{site.id}/tickets",
+                         json={"services": [site.services["registration"]], "language": "ar"},
+                         headers={"X-Kiosk": "entrance", "Idempotency-Key": "tap-1"})
+    assert answer.status_code == 201
+    with database.session() as session:
+        ticket_id = session.scalars(select(Ticket.id).where(
+            Ticket.token == answer.get_json()["token"])).one()
+    assert queue.job_ids == [print_job_id(ticket_id)]
+    # The visitor tapped twice: one ticket, one print job.
+    again = client.post(f"/api/v1/sites/{site.id}/tickets",
+                        json={"services": [site.services["registration"]], "language": "ar"},
+                        headers={"X-Kiosk": "entrance", "Idempotency-Key": "tap-1"})
+    assert again.get_json()["token"] == answer.get_json()["token"] and queue.count == 1
+    # The screen's QR code and the paper's lead to the same address.
+    mobile_url = answer.get_json()["mobile_url"]
+    assert mobile_url == "https://tessera.example/t/" + answer.get_json()["token"]
+
+    SimpleWorker([queue], connection=redis_client).work(burst=True)
+
+    assert mobile_url.encode() in output.read_bytes()
+
+    assert [event.kind for event in events(database, ticket_id)] == \
+        ["issued", "queued", "printed"]
+    assert printer_status(redis_client, site.id, "entrance")["status"] == "ok"
+
+
+def test_an_unknown_kiosk_issues_nothing(client, site, database, redis_client):
+    answer = client.post(f"/api/v1/sites/{site.id}/tickets",
+                         json={"services": [site.services["registration"]], "language": "en"},
+                         headers={"X-Kiosk": "back-door"})
+    assert answer.status_code == 404
+    assert "back-door" in answer.get_json()["error"]["message"]
+    with database.session() as session:
+        assert session.scalars(select(Ticket)).first() is None
+    assert print_queue(redis_client).count == 0
+
+
+def test_a_ticket_issued_without_a_kiosk_is_not_printed(client, site, redis_client):
+    answer = client.post(f"/api/v1/sites/{site.id}/tickets",
+                         json={"services": [site.services["registration"]], "language": "en"})
+    assert answer.status_code == 201
+    assert print_queue(redis_client).count == 0

@@ -10,7 +10,10 @@ appends a `print_failed` event, and raises so that RQ retries it with backoff.
 
 Printer status: Redis hash `tessera:{<site>}:printers`, field = kiosk key,
 value = JSON {"status": "ok" | "offline" | "paper_out" | "error",
-"message": text or null, "at": ISO time in UTC}.
+"message": text or null, "at": ISO time in UTC}. When it changes, the job
+emits `printer_changed` to the site's staff room through a write-only
+Socket.IO manager on the web processes' Redis message queue, so the manager
+view shows it at once.
 """
 
 import json
@@ -28,12 +31,12 @@ from tessera.config import Config
 from tessera.engine import record_event
 from tessera.live import printers_key
 from tessera.models import Device, DeviceKind, Event, Service, Step, Ticket
+from tessera.realtime import NAMESPACE, message_queue
 
 logger = logging.getLogger(__name__)
 
 PRINT_QUEUE = "print"  # the queue `python -m tessera worker` listens to first
 RETRY_INTERVALS = [5, 15, 30, 60, 120]  # seconds before each retry: about 4 minutes in all
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 STATUSES = ("ok", "offline", "paper_out", "error")
 
 
@@ -95,9 +98,26 @@ def set_printer_status(redis_client, site_id: str, kiosk_key: str, status: str,
     return value
 
 
+def announce_printer(redis_url: str, site_id: str, kiosk_key: str, status: str) -> None:
+    """Tell the site's staff pages that a kiosk printer's status changed.
+
+    Emitted from the worker process, which has no Socket.IO server of its own:
+    a write-only manager publishes on the channel the web processes listen to.
+    """
+    channel = os.environ.get("SOCKETIO_CHANNEL", Config.SOCKETIO_CHANNEL)
+    try:
+        message_queue(redis_url, channel, write_only=True).emit(
+            "printer_changed", {"kiosk": kiosk_key, "status": status},
+            namespace=NAMESPACE, room=f"staff:{site_id}")
+    except Exception:  # the status is in Redis anyway; pages re-read it on their next event
+        logger.exception("Could not announce the printer status of kiosk %s", kiosk_key)
+
+
 def mobile_ticket_url(token: str) -> str:
-    """The mobile ticket's address for the QR code, under PUBLIC_URL."""
-    base = os.environ.get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
+    """The mobile ticket's address for the QR code: under PUBLIC_URL, else where `up` listens."""
+    base = (os.environ.get("PUBLIC_URL")
+            or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
+    base = base.rstrip("/")
     return f"{base}/t/{token}"
 
 
@@ -115,13 +135,13 @@ def print_ticket(ticket_id: int, kiosk_key: str) -> str:
         raise RuntimeError("REDIS_URL is not set: the print job needs the live state's Redis")
     stores = Stores.connect(os.environ.get("DATABASE_URL", Config.DATABASE_URL), redis_url)
     try:
-        return _print_once(stores, ticket_id, kiosk_key)
+        return _print_once(stores, redis_url, ticket_id, kiosk_key)
     finally:
         stores.database.engine.dispose()
         stores.redis.close()
 
 
-def _print_once(stores, ticket_id: int, kiosk_key: str) -> str:
+def _print_once(stores, redis_url: str, ticket_id: int, kiosk_key: str) -> str:
     from tessera.printout import (
         build_printout,
         preview_path,
@@ -154,6 +174,12 @@ def _print_once(stores, ticket_id: int, kiosk_key: str) -> str:
         service_day, number = ticket.service_day, ticket.number
         printout = build_printout(ticket, stores.engine.position(ticket),
                                   mobile_ticket_url(ticket.token))
+    def record_status(status: str, message: str | None = None) -> None:
+        before = printer_status(stores.redis, site_id, kiosk_key)
+        set_printer_status(stores.redis, site_id, kiosk_key, status, message)
+        if before is None or before["status"] != status:
+            announce_printer(redis_url, site_id, kiosk_key, status)
+
     # No transaction stays open while a slow or absent printer is waited for.
     try:
         _send(settings, printout)
@@ -161,7 +187,7 @@ def _print_once(stores, ticket_id: int, kiosk_key: str) -> str:
         status, message = _classify(error)
         logger.warning("Print job for ticket %s at kiosk %s failed: %s", ticket_id, kiosk_key,
                        message)
-        set_printer_status(stores.redis, site_id, kiosk_key, status, message)
+        record_status(status, message)
         with stores.database.session() as session:
             record_event(session, site_id, "print_failed", utc_now(), ticket_id=ticket_id,
                          kiosk=kiosk_key, status=status, error=message)
@@ -169,7 +195,7 @@ def _print_once(stores, ticket_id: int, kiosk_key: str) -> str:
     with stores.database.session() as session:
         record_event(session, site_id, "printed", utc_now(), ticket_id=ticket_id,
                      kiosk=kiosk_key, printer=settings.get("type"))
-    set_printer_status(stores.redis, site_id, kiosk_key, "ok")
+    record_status("ok")
     if settings.get("type") == "file" and settings.get("preview"):
         try:
             render_preview_png(printout, preview_path(settings["path"], service_day, number),
