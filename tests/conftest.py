@@ -256,12 +256,32 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def open_page(browser):
+    """A function that opens a fresh browser page (its own context) with these options.
+
+    A script error on any page opened fails the test: a broken module shows nothing
+    wrong on its own but leaves a page that no longer updates.
+    """
+    contexts, errors = [], []
+
+    def open_one(**options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
+                                         **options})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def page(open_page):
     """A fresh browser page, as on a kiosk's screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
+    return open_page()
 
 
 @pytest.fixture(scope="session")

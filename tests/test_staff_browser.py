@@ -36,42 +36,41 @@ def sign_in(page, base_url, username):
 
 
 def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, accounts,
-                                                            browser):
-    visitor = browser.new_page()
-    hall = browser.new_page(viewport={"width": 1920, "height": 1080})
-    desk = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        hall.goto(f"{live_server.url}/display/small")
-        hall.wait_for_function("window.io !== undefined")
+                                                            open_page):
+    visitor = open_page()
+    hall = open_page(viewport={"width": 1920, "height": 1080})
+    desk = open_page()
+    hall.goto(f"{live_server.url}/display/small")
+    hall.wait_for_function("window.io !== undefined")
 
-        visitor.goto(f"{live_server.url}/kiosk/small/entrance/ar")
-        keep_idle_away(visitor)
-        visitor.get_by_text("التسجيل", exact=True).click()
-        visitor.locator("button[type=submit]").click()
-        visitor.wait_for_url("**/ticket/**")
-        number = visitor.locator(".ticket-number").inner_text()
+    visitor.goto(f"{live_server.url}/kiosk/small/entrance/ar")
+    keep_idle_away(visitor)
+    visitor.get_by_text("التسجيل", exact=True).click()
+    visitor.locator("button[type=submit]").click()
+    visitor.wait_for_url("**/ticket/**")
+    number = visitor.locator(".ticket-number").inner_text()
 
-        sign_in(desk, live_server.url, "maria")
-        desk.locator("form.desk-card").first.get_by_role("button").click()
-        desk.wait_for_url("**/counter/*")
-        desk.get_by_text(number).wait_for()  # in the waiting list, live
-        desk.locator("[data-action=call-next]").click()
-        desk.locator("[data-field=number]").filter(has_text=number).wait_for()
+    sign_in(desk, live_server.url, "maria")
+    desk.locator("form.desk-card").first.get_by_role("button").click()
+    desk.wait_for_url("**/counter/*")
+    desk.get_by_text(number).wait_for()  # in the waiting list, live
+    desk.locator("[data-action=call-next]").click()
+    desk.locator("[data-field=number]").filter(has_text=number).wait_for()
 
-        hall.locator(".calls-table tr.newest").filter(has_text=number).wait_for(timeout=10000)
-        hall.wait_for_function("window.tesseraAnnouncements.length >= 1", timeout=10000)
-        announced = hall.evaluate("window.tesseraAnnouncements[0]")
-        assert announced["ticket"] == number and announced["counter"] == "desk-1"
+    hall.locator(".calls-table tr.newest").filter(has_text=number).wait_for(timeout=10000)
+    hall.wait_for_function("window.tesseraAnnouncements.length >= 1", timeout=10000)
+    announced = hall.evaluate("window.tesseraAnnouncements[0]")
+    assert announced["ticket"] == number and announced["counter"] == "desk-1"
 
-        # Keyboard: S starts serving, F finishes. (The desk speaks the site language.)
-        labels = json.loads(desk.locator("[data-workstation]").get_attribute("data-state-labels"))
-        desk.keyboard.press("s")
-        desk.locator("[data-field=state]").filter(has_text=labels["serving"]).wait_for()
-        desk.keyboard.press("f")
-        desk.locator("[data-field=number]").filter(has_text="\u2013").wait_for()  # en dash: empty
-    finally:
-        for page in (visitor, hall, desk):
-            page.close()
+    # Keyboard: S starts serving, F finishes. (The desk speaks the site language.)
+    labels = json.loads(desk.locator("[data-workstation]").get_attribute("data-state-labels"))
+    desk.locator("[data-action=start]:enabled").wait_for()
+    desk.keyboard.press("s")
+    desk.locator("[data-field=state]").filter(has_text=labels["serving"]).wait_for()
+    # The buttons stay disabled until the start request has come back.
+    desk.locator("[data-action=finish]:enabled").wait_for()
+    desk.keyboard.press("f")
+    desk.locator("[data-field=number]").filter(has_text="\u2013").wait_for()  # en dash: empty
 
 
 def test_a_display_announces_two_simultaneous_calls(live_server, site, page):

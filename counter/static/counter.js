@@ -1,6 +1,8 @@
 // The counter workstation: one-click actions, keyboard shortcuts, and a live waiting list.
 // Texts come from data-* attributes rendered through Babel.
 
+import { latest } from "../static/latest.js";
+
 const page = document.querySelector("[data-workstation]");
 const status = page.querySelector("[data-status]");
 const csrfToken = document.querySelector("meta[name=csrf-token]").content;
@@ -17,7 +19,13 @@ function needsText(needs) {
   return needs.length ? needs.map((need) => needLabels[need] || need).join(", ") : "–";
 }
 
+// While an action is on its way every button is disabled, so that a key pressed too
+// early is refused visibly rather than dropped behind a button that looks ready.
+let acting = false;
+let shown = null;
+
 function render(view) {
+  shown = view;
   const current = view.current;
   field("number").textContent = current ? current.ticket.number : "–";
   field("service").textContent = current ? current.step.service : "–";
@@ -32,7 +40,7 @@ function render(view) {
   const state = current ? current.step.state : null;
   for (const button of page.querySelectorAll("[data-action]")) {
     const action = button.dataset.action;
-    button.disabled = {
+    button.disabled = acting || {
       "call-next": state !== null || view.counter.status !== "open",
       recall: state !== "called", start: state !== "called", "no-show": state !== "called",
       finish: state !== "serving",
@@ -41,7 +49,7 @@ function render(view) {
       close: view.counter.status === "closed" || state === "serving",
     }[action];
   }
-  page.querySelector("[data-refer] button").disabled = state === null;
+  page.querySelector("[data-refer] button").disabled = acting || state === null;
 
   field("waiting-count").textContent = String(view.waiting.length);
   const body = page.querySelector("[data-waiting]");
@@ -57,20 +65,19 @@ function render(view) {
   }));
 }
 
-async function refresh() {
-  const response = await fetch(apiBase, { cache: "no-store" });
-  if (response.ok) render(await response.json());
-}
-
-let acting = false;
+const refresh = latest(apiBase, render);
 
 async function act(action, body = {}) {
   if (acting) return;  // one request at a time: a double click is one action
   acting = true;
+  page.setAttribute("aria-busy", "true");
+  render(shown);
   try {
     await send(action, body);
   } finally {
     acting = false;
+    page.removeAttribute("aria-busy");
+    render(shown);
   }
 }
 

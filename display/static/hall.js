@@ -2,6 +2,8 @@
 // Announcements queue, so two desks calling at once give two announcements, none cut off.
 // Without a voice for a language, the chime and the visual call still happen.
 
+import { latest } from "../static/latest.js";
+
 const screen = document.querySelector("[data-hall]");
 const texts = JSON.parse(screen.querySelector("[data-texts]").textContent);
 const languages = Object.keys(texts);
@@ -51,11 +53,10 @@ function renderCalls(flashStep = null) {
   }));
 }
 
-async function refreshWaits() {
-  const response = await fetch(`${screen.dataset.waitsUrl}?language=${shownLanguage}`,
-                               { cache: "no-store" });
-  if (!response.ok) return;
-  const body = await response.json();
+const refreshWaits = latest(() => `${screen.dataset.waitsUrl}?language=${shownLanguage}`,
+                            renderWaits);
+
+function renderWaits(body) {
   const list = screen.querySelector("[data-waits]");
   list.replaceChildren(...body.services.map((service) => {
     const item = document.createElement("li");
@@ -66,12 +67,10 @@ async function refreshWaits() {
   }));
 }
 
-async function refreshCalls() {
-  const response = await fetch(screen.dataset.callsUrl, { cache: "no-store" });
-  if (!response.ok) return;
-  calls = (await response.json()).calls;  // shows calls missed while disconnected
+const refreshCalls = latest(screen.dataset.callsUrl, (body) => {
+  calls = body.calls;  // shows calls missed while disconnected
   renderCalls();
-}
+});
 
 let audio = null;
 

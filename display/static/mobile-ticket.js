@@ -1,6 +1,8 @@
 // The mobile ticket: live over Socket.IO, re-reading the status on every hint or reconnect.
 // Texts come from data-* attributes rendered through Babel.
 
+import { latest } from "../static/latest.js";
+
 const page = document.querySelector("[data-mobile-ticket]");
 const stateLabels = JSON.parse(page.dataset.stateLabels);
 const banner = page.querySelector("[data-call-banner]");
@@ -27,10 +29,7 @@ function render(status) {
   cancelButton.hidden = !["waiting", "called"].includes(status.state);
 }
 
-async function refresh() {
-  const response = await fetch(page.dataset.statusUrl, { cache: "no-store" });
-  if (response.ok) render(await response.json());
-}
+const refresh = latest(page.dataset.statusUrl, render);
 
 function alertVisitor() {
   // Sound and vibration where the phone allows; the banner is there either way.

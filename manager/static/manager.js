@@ -1,5 +1,7 @@
 // The manager's live view: re-read the figures on every hint from the hall, at most once a second.
 
+import { latest } from "../static/latest.js";
+
 const page = document.querySelector("[data-dashboard]");
 const stateLabels = JSON.parse(page.dataset.stateLabels);
 
@@ -37,10 +39,10 @@ function render(figures) {
 }
 
 let pending = null;
-async function refresh() {
+const read = latest(page.dataset.statsUrl, render);
+function refresh() {
   pending = null;
-  const response = await fetch(page.dataset.statsUrl, { cache: "no-store" });
-  if (response.ok) render(await response.json());
+  return read();
 }
 function soon() {
   if (pending === null) pending = setTimeout(refresh, 1000);
@@ -54,4 +56,6 @@ socket.on("connect", () => {
   socket.emit("join", { room: `staff:${page.dataset.site}` });
   refresh();
 });
-for (const event of ["called", "queue_changed", "counter_changed"]) socket.on(event, soon);
+for (const event of ["called", "queue_changed", "counter_changed", "printer_changed"]) {
+  socket.on(event, soon);
+}
