@@ -387,6 +387,12 @@ class QueueEngine:
                now: dt.datetime) -> Step | None:
         try:
             with self.database.session() as session:
+                # Claims at one desk queue up on its row. Without the lock, two claims
+                # under READ COMMITTED (PostgreSQL) would each miss the other's
+                # uncommitted step and both succeed; SQLite's BEGIN IMMEDIATE already
+                # serialises writers.
+                session.execute(select(Counter.id).where(Counter.id == counter_id)
+                                .with_for_update())
                 # Conditional on the step still waiting, the desk still open, and the
                 # desk holding no other step: SQL, the record, enforces invariant 2
                 # even if Redis was wrong.
@@ -410,7 +416,7 @@ class QueueEngine:
                              step_id=step.id, counter_id=counter_id, staff_id=staff_id,
                              waited_seconds=(now - step.queued_at).total_seconds())
             return step
-        except Exception:
+        except Exception as error:
             # SQL failed after Redis claimed the step: give it back its place.
             with self.database.session() as session:
                 step = self._load_step(session, step_id)
@@ -418,6 +424,11 @@ class QueueEngine:
                     self.live.enqueue(site_id, queued_step(step))
                 counter = self._counter(session, counter_id)
                 self.live.set_duty(site_id, counter_id, counter_duty(session, counter))
+            if isinstance(error, IntegrityError):
+                # The index that allows one active step per desk refused it: the
+                # last line of defence behind the lock above.
+                raise Conflict(_("This desk already has a ticket called; finish it first."),
+                               "counter_busy") from error
             raise
 
     def recall(self, counter_id: int) -> Step:

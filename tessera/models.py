@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -310,6 +311,10 @@ class Ticket(Base):
         return StepState.DONE.value
 
 
+# The states in which a step occupies its desk (for the partial unique index below).
+ACTIVE_AT_DESK = "state IN ('called', 'serving')"
+
+
 class Step(Base):
     """One service within a ticket's journey."""
 
@@ -317,6 +322,9 @@ class Step(Base):
     __table_args__ = (
         Index("ix_step_service_state", "service_id", "state"),
         Index("ix_step_counter_state", "counter_id", "state"),
+        # Invariant 2 in SQL itself: a desk holds at most one called or serving step.
+        Index("uq_step_active_counter", "counter_id", unique=True,
+              sqlite_where=text(ACTIVE_AT_DESK), postgresql_where=text(ACTIVE_AT_DESK)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

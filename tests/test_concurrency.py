@@ -56,6 +56,9 @@ def run_threads(target, arguments) -> list[BaseException]:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    # A thread still running would make the counts below wrong for the wrong reason.
+    errors.extend(TimeoutError(f"{thread.name} still runs after 120 s")
+                  for thread in threads if thread.is_alive())
     return errors
 
 
@@ -113,3 +116,26 @@ def test_double_tap_from_many_threads_is_one_ticket(engine, database, crowded):
     assert len({ticket.id for ticket in tickets}) == 1
     with database.session() as session:
         assert len(session.scalars(select(Ticket.id)).all()) == 1
+
+
+@pytest.mark.slow
+def test_a_double_click_at_one_desk_calls_one_ticket(engine, database, crowded):
+    service_id, counter_ids = crowded
+    desk = counter_ids[0]
+    for _ in range(2 * 20):
+        engine.issue_ticket("crowded", [service_id], "el")
+    for _round in range(20):
+        called = []
+        errors = run_threads(lambda _, called=called: called.append(engine.call_next(desk).step),
+                             range(2))
+        # One request calls; the other is told the desk already has a ticket.
+        assert [error.code for error in errors] == ["counter_busy"]
+        assert len(called) == 1
+        with database.session() as session:
+            active = session.scalars(select(Step.id).where(
+                Step.counter_id == desk,
+                Step.state.in_((StepState.CALLED, StepState.SERVING)))).all()
+        assert active == [called[0].id]
+        engine.start(desk)
+        engine.finish(desk)
+    assert engine.live.waiting_count("crowded", service_id) == 20
