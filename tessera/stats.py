@@ -27,12 +27,18 @@ def live_stats(engine: QueueEngine, site_id: str) -> dict:
             select(Service).where(Service.site_id == site_id, Service.active)
             .options(selectinload(Service.texts), selectinload(Service.site))
             .order_by(Service.position)).all()
-        waits_today = defaultdict(list)
-        for service_id, data in session.execute(
-                select(Step.service_id, Event.data).join(Step, Step.id == Event.step_id)
-                .where(Event.site_id == site_id, Event.kind == "called",
+        # A wait ends at the first call; a visitor is served when their step finishes
+        # (a no-show was called, not served).
+        waits_today, served_today = defaultdict(list), defaultdict(int)
+        for service_id, kind, data in session.execute(
+                select(Step.service_id, Event.kind, Event.data)
+                .join(Step, Step.id == Event.step_id)
+                .where(Event.site_id == site_id, Event.kind.in_(("called", "finished")),
                        Event.at >= start_of_day(now, site.timezone))):
-            waits_today[service_id].append(data["waited_seconds"] / 60)
+            if kind == "called":
+                waits_today[service_id].append(data["waited_seconds"] / 60)
+            else:
+                served_today[service_id] += 1
         counters = session.scalars(
             select(Counter).where(Counter.site_id == site_id, Counter.active)
             .options(selectinload(Counter.staff), selectinload(Counter.services)
@@ -52,7 +58,7 @@ def live_stats(engine: QueueEngine, site_id: str) -> dict:
                 "prefix": service.prefix, "target_wait_minutes": target,
                 "waiting": len(waiting), "longest_wait_minutes": round(longest, 1),
                 "estimated_wait_minutes": expected.newcomer_minutes(service.id),
-                "served_today": len(today),
+                "served_today": served_today[service.id],
                 "mean_wait_today_minutes": round(sum(today) / len(today), 1) if today else None,
                 "within_target_today": (round(sum(w <= target for w in today) / len(today), 3)
                                         if today else None),

@@ -4,9 +4,13 @@ import queue
 import threading
 
 import pytest
+import requests
 import socketio
 
+from worker.printing import PrintFailed, print_ticket
+
 from .test_counter import PASSWORD, sign_in, staff  # noqa: F401  (the staff fixture)
+from .test_printing import closed_port, set_printer
 
 
 def call_and_serve(engine, desk, minutes_waited, clock):
@@ -72,6 +76,14 @@ def test_live_figures_for_managers_only(client, site, staff, engine, clock):  # 
     assert desks["desk-2"]["state"] == "closed"
     assert manager.get("/manager").status_code == 200
 
+    # A visitor who does not come was called after a wait, but not served.
+    engine.call_next(desk)
+    engine.no_show(desk)
+    figures = manager.get(f"/api/v1/sites/{site.id}/stats/live").get_json()
+    registration = next(s for s in figures["services"] if s["prefix"] == "A")
+    assert registration["served_today"] == 2
+    assert registration["mean_wait_today_minutes"] == 30.0  # (10 + 40 + 40) / 3
+
 
 @pytest.fixture
 def display_client(live_server):
@@ -109,7 +121,7 @@ def test_two_desks_calling_at_once_are_both_announced(live_server, site, display
     assert {call["counter"]["key"] for call in heard} == {"desk-1", "desk-2"}
 
 
-def test_a_display_that_reconnects_gets_the_calls_it_missed(live_server, site, client):
+def test_a_display_that_reconnects_gets_the_calls_it_missed(live_server, site):
     engine = live_server.engine
     for _ in range(2):
         engine.issue_ticket(site.id, [site.services["registration"]], "en")
@@ -119,7 +131,9 @@ def test_a_display_that_reconnects_gets_the_calls_it_missed(live_server, site, c
     display = socketio.Client(reconnection=False)
     display.connect(live_server.url, namespaces=["/live"], transports=["websocket"])
     display.call("join", {"room": "site:small"}, namespace="/live", timeout=10)
-    missed = client.get(f"/api/v1/sites/{site.id}/calls").get_json()["calls"]
+    # The live server keeps real time, so it is asked over HTTP, as the page does.
+    missed = requests.get(f"{live_server.url}/api/v1/sites/{site.id}/calls",
+                          timeout=10).json()["calls"]
     display.disconnect()
     assert [call["ticket"] for call in missed] == ["A-001"]
 
@@ -164,4 +178,30 @@ def test_staff_hear_when_a_desk_changes(live_server, site, staff):  # noqa: F811
     assert heard.get(timeout=10) == {"counter": desk}
     live_server.engine.pause_counter(desk)
     assert heard.get(timeout=10) == {"counter": desk}
+    manager.disconnect()
+
+
+def test_managers_hear_when_a_kiosk_printer_stops(live_server, site, staff, database,  # noqa: F811
+                                                  monkeypatch, database_url, redis_url):
+    browser = live_server.app.test_client()
+    sign_in(browser, "kostas")
+    heard = queue.Queue()
+    manager = socketio.Client(reconnection=False)
+    manager.on("printer_changed", lambda data: heard.put(data), namespace="/live")
+    manager.connect(live_server.url, namespaces=["/live"], transports=["websocket"],
+                    headers={"Cookie": f"session={browser.get_cookie('session').value}"})
+    assert manager.call("join", {"room": "staff:small"}, namespace="/live", timeout=10)["ok"]
+    # The worker is another process with the web's environment: the same stores and channel.
+    for name, value in {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                        "SOCKETIO_CHANNEL": live_server.app.config["SOCKETIO_CHANNEL"]}.items():
+        monkeypatch.setenv(name, value)
+    ticket = live_server.engine.issue_ticket(site.id, [site.services["registration"]], "en")
+    set_printer(database, {"type": "network", "host": "127.0.0.1", "port": closed_port()})
+
+    with pytest.raises(PrintFailed):
+        print_ticket(ticket.id, "entrance")
+
+    assert heard.get(timeout=10) == {"kiosk": "entrance", "status": "offline"}
+    figures = browser.get(f"/api/v1/sites/{site.id}/stats/live").get_json()
+    assert figures["printers"]["entrance"]["status"] == "offline"
     manager.disconnect()
