@@ -249,7 +249,7 @@ def _appending_file_class():
 
         def open(self, raise_not_found: bool = True) -> None:
             path = Path(self.devfile)
-            # A demo's instance/printer/ may not exist yet; a device's directory does.
+            # A demo's printer/ folder may not exist yet; a device's directory does.
             if not path.parts or path.parts[:2] != ("/", "dev"):
                 path.parent.mkdir(parents=True, exist_ok=True)
             if self._device:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tessera.clock import utc_now
-from tessera.config import Config
+from tessera.config import INSTANCE_DIRECTORY, Config
 from tessera.engine import record_event
 from tessera.live import printers_key
 from tessera.models import Device, DeviceKind, Event, Service, Step, Ticket
@@ -170,6 +170,9 @@ def _print_once(stores, redis_url: str, ticket_id: int, kiosk_key: str) -> str:
         if not settings:
             # A kiosk without a printer shows the ticket on its screen only.
             return "no printer"
+        if "path" in settings:
+            # Relative to the instance directory, wherever the worker was started.
+            settings["path"] = str(INSTANCE_DIRECTORY / settings["path"])
         site_id = ticket.site_id
         service_day, number = ticket.service_day, ticket.number
         printout = build_printout(ticket, stores.engine.position(ticket),
