@@ -164,15 +164,24 @@ def test_staff_rooms_need_a_signed_in_member_of_staff(live_server, site, staff):
     signed_in.disconnect()
 
 
-def test_staff_hear_when_a_desk_changes(live_server, site, staff):  # noqa: F811
+def manager_listening(live_server, event: str):
+    """Kostas, a manager, signed in and listening to `event` in the small site's staff room.
+
+    Returns his Socket.IO client, the queue of what it heard, and his HTTP client.
+    """
     browser = live_server.app.test_client()
     sign_in(browser, "kostas")
     heard = queue.Queue()
     manager = socketio.Client(reconnection=False)
-    manager.on("counter_changed", lambda data: heard.put(data), namespace="/live")
+    manager.on(event, heard.put, namespace="/live")
     manager.connect(live_server.url, namespaces=["/live"], transports=["websocket"],
                     headers={"Cookie": f"session={browser.get_cookie('session').value}"})
     assert manager.call("join", {"room": "staff:small"}, namespace="/live", timeout=10)["ok"]
+    return manager, heard, browser
+
+
+def test_staff_hear_when_a_desk_changes(live_server, site, staff):  # noqa: F811
+    manager, heard, _browser = manager_listening(live_server, "counter_changed")
     desk = site.counters["desk-2"]
     live_server.engine.open_counter(desk)
     assert heard.get(timeout=10) == {"counter": desk}
@@ -183,14 +192,7 @@ def test_staff_hear_when_a_desk_changes(live_server, site, staff):  # noqa: F811
 
 def test_managers_hear_when_a_kiosk_printer_stops(live_server, site, staff, database,  # noqa: F811
                                                   monkeypatch, database_url, redis_url):
-    browser = live_server.app.test_client()
-    sign_in(browser, "kostas")
-    heard = queue.Queue()
-    manager = socketio.Client(reconnection=False)
-    manager.on("printer_changed", lambda data: heard.put(data), namespace="/live")
-    manager.connect(live_server.url, namespaces=["/live"], transports=["websocket"],
-                    headers={"Cookie": f"session={browser.get_cookie('session').value}"})
-    assert manager.call("join", {"room": "staff:small"}, namespace="/live", timeout=10)["ok"]
+    manager, heard, browser = manager_listening(live_server, "printer_changed")
     # The worker is another process with the web's environment: the same stores and channel.
     for name, value in {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
                         "SOCKETIO_CHANNEL": live_server.app.config["SOCKETIO_CHANNEL"]}.items():
