@@ -113,3 +113,24 @@ def test_staff_pages_and_display_pass_the_audit(live_server, site, accounts, pag
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
         problems[name] = audit(page, axe_script)
     assert problems == {name: [] for name in problems}
+
+
+def test_an_older_answer_never_overwrites_a_newer_one(live_server, page):
+    # latest.js, which every live page reads its state through: the first read's answer
+    # arrives after the second's, as can happen when two events come close together.
+    page.goto(f"{live_server.url}/login")
+    shown = page.evaluate("""async () => {
+        const { latest } = await import("/static/latest.js");
+        const answers = [];
+        window.fetch = () => new Promise((resolve) => answers.push(resolve));
+        const shown = [];
+        const read = latest("/anything", (body) => shown.push(body.n));
+        const first = read();
+        const second = read();
+        answers[1]({ ok: true, json: async () => ({ n: 2 }) });
+        await second;
+        answers[0]({ ok: true, json: async () => ({ n: 1 }) });
+        await first;
+        return shown;
+    }""")
+    assert shown == [2]
