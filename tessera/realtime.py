@@ -58,9 +58,8 @@ class SocketPublisher:
         self.socketio = socketio
 
     def __call__(self, event: str, payload: dict, rooms: list[str]) -> None:
-        """Emit `event` with `payload` to each room."""
-        for room in rooms:
-            self.socketio.emit(event, payload, to=room, namespace=NAMESPACE)
+        """Emit `event` with `payload` to the rooms, once to a client in several of them."""
+        self.socketio.emit(event, payload, to=rooms, namespace=NAMESPACE)
 
 
 def register_handlers(socketio: SocketIO) -> None:

@@ -69,3 +69,17 @@ def test_only_public_rooms_can_be_joined(live_server, socket_client):
         assert answer["ok"] is False, room
     assert socket_client.call("join", {"room": "site:small"}, namespace="/live",
                               timeout=10) == {"ok": True}
+
+
+def test_a_client_in_two_rooms_hears_a_call_once(live_server, site, socket_client):
+    # A phone alerting twice for one call would send the visitor looking for a second desk.
+    engine = live_server.engine
+    ticket = engine.issue_ticket(site.id, [site.services["registration"]], "en")
+    for room in (f"ticket:{ticket.token}", "site:small"):
+        assert socket_client.call("join", {"room": room}, namespace="/live", timeout=10)["ok"]
+    desk = site.counters["desk-1"]
+    engine.open_counter(desk)
+    engine.call_next(desk)
+    assert next_event(socket_client, "called")["ticket"] == "A-001"
+    with pytest.raises(queue.Empty):
+        next_event(socket_client, "called", timeout=1.5)

@@ -1,4 +1,5 @@
-// The mobile ticket: live over Socket.IO, re-reading the status on every hint or reconnect.
+// The mobile ticket: its own call arrives live over Socket.IO; the place in the queue is
+// re-read on every hint about this ticket, on reconnect, and every half minute.
 // Texts come from data-* attributes rendered through Babel.
 
 import { latest } from "../static/latest.js";
@@ -51,23 +52,20 @@ function alertVisitor() {
 const socket = io("/live", { transports: ["websocket", "polling"] });
 socket.on("connect", () => {
   connection.textContent = "";
+  // Only this ticket's room: a phone in the hall's room would hear every call and re-read
+  // its status after each, a thousand phones times every call in a busy centre.
   socket.emit("join", { room: `ticket:${page.dataset.token}` });
-  // The hall's room too: when others are called, this ticket moves up.
-  socket.emit("join", { room: `site:${page.dataset.site}` });
   refresh();
 });
+// The place moves up as others are called: re-read it now and then, at a moment of each
+// phone's own so that a thousand phones do not ask at once.
+setTimeout(() => setInterval(refresh, 30000), Math.random() * 30000);
 socket.on("disconnect", () => { connection.textContent = page.dataset.messageOffline; });
-socket.on("called", (call) => {
-  // The hall's room hears every call: only this ticket's own call alerts the phone.
-  if (call.ticket === page.dataset.number) alertVisitor();
+socket.on("called", () => {
+  alertVisitor();
   refresh();
 });
 socket.on("ticket_changed", refresh);
-let queueRefresh = null;
-socket.on("queue_changed", () => {
-  // Many changes can arrive at once in a busy hall: re-read at most once a second.
-  if (queueRefresh === null) queueRefresh = setTimeout(() => { queueRefresh = null; refresh(); }, 1000);
-});
 
 cancelButton.addEventListener("click", async () => {
   if (!window.confirm(page.dataset.messageConfirmCancel)) return;
