@@ -143,6 +143,11 @@ def read_site_file(path: str | Path) -> dict:
         spoken = counter.get("languages") or []
         _require(isinstance(spoken, list) and set(spoken) <= set(languages),
                  f"{where}: 'languages' must be among the site's languages")
+        zone = counter.get("zone")
+        # A zone names a hall display's address and live room: /display/<site>/<zone>.
+        _require(zone is None or (isinstance(zone, str) and SLUG.match(zone) is not None),
+                 f"{where}: 'zone' must be lower-case letters, digits, '-' or '_', "
+                 "such as 'upstairs'")
     for key, kiosk in _section(document, "kiosks").items():
         printer = kiosk.get("printer")
         if printer is None:

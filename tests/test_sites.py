@@ -80,6 +80,7 @@ def test_reloading_an_edited_file_updates_in_place(database, tmp_path):
     (lambda d: d["services"]["registration"]["text"].pop("el"), "site language 'el'"),
     (lambda d: d["counters"]["desk-1"].update(services=["ghost"]), "counters.desk-1"),
     (lambda d: d["counters"]["desk-1"].update(languages=["xx"]), "counters.desk-1"),
+    (lambda d: d["counters"]["desk-3"].update(zone="Upper Hall"), "counters.desk-3: 'zone'"),
     (lambda d: d.update(opening_hours={"mon": ["9-5"]}), "opening_hours.mon"),
 ])
 def test_invalid_site_files_are_refused_clearly(tmp_path, edit, message):
