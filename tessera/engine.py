@@ -35,6 +35,9 @@ from tessera.models import (
 )
 from tessera.routing import TESSERA, RoutingPolicy
 
+# How each database names the index that allows one active step per desk when it refuses.
+ACTIVE_STEP_INDEX_NAMES = ("uq_step_active_counter", "UNIQUE constraint failed: step.counter_id")
+
 NEEDS = ("priority", "interpreter")
 # publish(event, payload, rooms): how the engine tells the world, after a commit.
 Publisher = Callable[[str, dict, list[str]], None]
@@ -255,7 +258,7 @@ class QueueEngine:
         counter's usual staff speak plus those of the member of staff.
         """
         with self.database.session() as session:
-            counter = self._counter(session, counter_id)
+            counter = self._counter(session, counter_id, lock=True)
             offered = {service.id for service in counter.services if service.active}
             chosen = list(offered) if service_ids is None else list(service_ids)
             if not chosen or not set(chosen) <= offered:
@@ -297,7 +300,7 @@ class QueueEngine:
     def _set_status(self, counter_id: int, status: CounterStatus, kind: str) -> Counter:
         requeued = None
         with self.database.session() as session:
-            counter = self._counter(session, counter_id)
+            counter = self._counter(session, counter_id, lock=True)
             if counter.status == CounterStatus.CLOSED and status != CounterStatus.CLOSED:
                 raise Conflict(_("This counter is closed; open it first."), "counter_closed")
             active = self._active_step(session, counter.id)
@@ -387,12 +390,7 @@ class QueueEngine:
                now: dt.datetime) -> Step | None:
         try:
             with self.database.session() as session:
-                # Claims at one desk queue up on its row. Without the lock, two claims
-                # under READ COMMITTED (PostgreSQL) would each miss the other's
-                # uncommitted step and both succeed; SQLite's BEGIN IMMEDIATE already
-                # serialises writers.
-                session.execute(select(Counter.id).where(Counter.id == counter_id)
-                                .with_for_update())
+                self._counter(session, counter_id, lock=True)
                 # Conditional on the step still waiting, the desk still open, and the
                 # desk holding no other step: SQL, the record, enforces invariant 2
                 # even if Redis was wrong.
@@ -424,7 +422,8 @@ class QueueEngine:
                     self.live.enqueue(site_id, queued_step(step))
                 counter = self._counter(session, counter_id)
                 self.live.set_duty(site_id, counter_id, counter_duty(session, counter))
-            if isinstance(error, IntegrityError):
+            if isinstance(error, IntegrityError) and any(
+                    name in str(error.orig) for name in ACTIVE_STEP_INDEX_NAMES):
                 # The index that allows one active step per desk refused it: the
                 # last line of defence behind the lock above.
                 raise Conflict(_("This desk already has a ticket called; finish it first."),
@@ -592,8 +591,12 @@ class QueueEngine:
     # Internals --------------------------------------------------------------
 
     @staticmethod
-    def _counter(session: Session, counter_id: int) -> Counter:
-        counter = session.get(Counter, counter_id)
+    def _counter(session: Session, counter_id: int, lock: bool = False) -> Counter:
+        # `lock`: whoever changes what a desk holds or whether it may call takes its row
+        # first, so that on PostgreSQL (READ COMMITTED) a claim and a close or a second
+        # claim at one desk queue up instead of each missing the other's uncommitted
+        # change. SQLite's BEGIN IMMEDIATE already serialises writers.
+        counter = session.get(Counter, counter_id, with_for_update=lock)
         if counter is None or not counter.active:
             raise NotFound(_("There is no counter %(counter)s.", counter=counter_id))
         return counter

@@ -139,3 +139,27 @@ def test_a_double_click_at_one_desk_calls_one_ticket(engine, database, crowded):
         engine.start(desk)
         engine.finish(desk)
     assert engine.live.waiting_count("crowded", service_id) == 20
+
+
+@pytest.mark.slow
+def test_closing_a_desk_while_it_calls_gives_the_ticket_back(engine, database, crowded):
+    # A claim in flight holds the desk's row; closing must wait for it and then see the
+    # called ticket, or the visitor would be sent to a closed desk and never called again.
+    service_id, counter_ids = crowded
+    desk = counter_ids[0]
+    ticket = engine.issue_ticket("crowded", [service_id], "el")
+    closing = threading.Thread(target=engine.close_counter, args=(desk,))
+    with database.session() as session:
+        session.get(Counter, desk, with_for_update=True)
+        step = session.scalars(select(Step).where(Step.ticket_id == ticket.id)).one()
+        step.state, step.counter_id = StepState.CALLED, desk
+        session.flush()
+        closing.start()
+        closing.join(timeout=1)
+        assert closing.is_alive()  # waiting for the claim to commit
+    closing.join(timeout=30)
+    assert not closing.is_alive()
+    with database.session() as session:
+        assert session.get(Step, step.id).state == StepState.WAITING
+        assert session.get(Counter, desk).status.value == "closed"
+    assert engine.live.waiting_count("crowded", service_id) == 1

@@ -5,7 +5,9 @@ import json
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from tessera.engine import ACTIVE_STEP_INDEX_NAMES
 from tessera.errors import Conflict, InvalidInput, NotFound
 from tessera.live import queue_key
 from tessera.models import Event, Step, StepState, Ticket
@@ -353,3 +355,14 @@ def test_a_paused_desk_never_calls_even_if_redis_thinks_it_is_open(engine, site,
     with pytest.raises(Conflict, match="not open"):
         engine.call_next(desk)
     assert redis_client.zcard(queue_key(site.id, site.services["registration"])) == 1
+
+
+def test_sql_itself_refuses_two_active_steps_at_one_desk(engine, site, database):
+    # The last line of defence behind the engine's checks, and the error it turns into
+    # "this desk already has a ticket" on each database.
+    for _ in range(2):
+        engine.issue_ticket(site.id, [site.services["registration"]], "el")
+    with pytest.raises(IntegrityError) as refused, database.session() as session:
+        for step in session.scalars(select(Step)):
+            step.state, step.counter_id = StepState.CALLED, site.counters["desk-1"]
+    assert any(name in str(refused.value.orig) for name in ACTIVE_STEP_INDEX_NAMES)
