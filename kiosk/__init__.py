@@ -10,9 +10,9 @@ from tessera.catalogue import catalogue, check_language, get_site, load_ticket, 
 from tessera.errors import InvalidInput
 from tessera.extensions import limiter
 from tessera.hall import service_waits
-from tessera.models import Device, DeviceKind
+from tessera.models import Device, DeviceKind, Ticket
 from tessera.stores import stores
-from worker.printing import enqueue_print, print_queue
+from worker.printing import enqueue_print, print_queue, ticket_print_state
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/kiosk-static")
@@ -124,12 +124,26 @@ def queues(site_id):
 
 @blueprint.get("/api/v1/sites/<site_id>/kiosks/<kiosk_key>/printer")
 def printer(site_id, kiosk_key):
-    """The kiosk printer's last status, so the screen can say when a ticket did not print."""
+    """The kiosk printer's last status and, with ?ticket=<token>, whether that ticket printed.
+
+    The screen asks about its own ticket: the printer's status may still be the
+    previous ticket's while this one waits for a slow or absent printer.
+    """
+    token = request.args.get("ticket")
     with stores().database.session() as session:
         get_site(session, site_id)
         _kiosk(session, site_id, kiosk_key)
+        if token is not None:
+            ticket = session.scalars(select(Ticket).where(
+                Ticket.token == token, Ticket.site_id == site_id)).first()
+            if ticket is None:
+                abort(404, _("There is no such ticket."))
+            state = ticket_print_state(session, ticket.id)
     status = stores().live.printer_statuses(site_id).get(kiosk_key)
-    return jsonify(status or {"status": "unknown", "message": None, "at": None})
+    answer = status or {"status": "unknown", "message": None, "at": None}
+    if token is not None:
+        answer = {**answer, "ticket": state}
+    return jsonify(answer)
 
 
 # Pages ----------------------------------------------------------------------
@@ -174,6 +188,6 @@ def confirmation(site_id, kiosk_key, language, token):
     if ticket.site_id != site_id:
         abort(404)
     mobile_url = _mobile_url(token)
-    return render_template("kiosk/ticket.html", page=page, kiosk=kiosk_key,
+    return render_template("kiosk/ticket.html", page=page, kiosk=kiosk_key, token=token,
                            ticket=ticket_status(engine, ticket, language),
                            mobile_url=mobile_url)

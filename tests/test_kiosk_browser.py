@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from tessera.models import Ticket
 from tessera.sites import DEMO_SITE, load_site, read_site_file
+from worker.printing import PrintFailed, print_ticket, set_printer_status
 
 from .conftest import ROOT, SiteIds, migrated_sqlite
+from .test_printing import closed_port, set_printer
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SERIOUS = ("serious", "critical")
@@ -33,6 +35,12 @@ def tickets_in_sql(database) -> int:
     """How many tickets were committed."""
     with database.session() as session:
         return session.scalar(select(func.count()).select_from(Ticket))
+
+
+def only_ticket_id(database) -> int:
+    """The id of the one ticket committed."""
+    with database.session() as session:
+        return session.scalars(select(Ticket.id)).one()
 
 
 def audit(page, axe_script) -> list[str]:
@@ -66,6 +74,28 @@ def test_take_a_ticket_in_arabic(live_server, site, page, database):
     assert page.locator(".ticket-qr svg").count() == 1
     assert "جواز السفر" in page.locator(".ticket-services").inner_text()  # what to bring
     assert tickets_in_sql(database) == 1
+
+
+def test_the_screen_says_when_its_own_ticket_did_not_print(live_server, site, page, database,
+                                                           redis_client, monkeypatch,
+                                                           database_url, redis_url):
+    # The printer's last status is "ok", from an earlier ticket; this one then fails.
+    set_printer_status(redis_client, site.id, "entrance", "ok")
+    set_printer(database, {"type": "network", "host": "127.0.0.1", "port": closed_port()})
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    keep_idle_away(page)
+    page.get_by_text("Registration", exact=True).click()
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/ticket/**")
+    notice = page.locator("[data-printer-notice]")
+    page.wait_for_timeout(2500)  # the screen has asked once: nothing to say yet
+    assert notice.is_hidden()
+
+    for name, value in {"DATABASE_URL": database_url, "REDIS_URL": redis_url}.items():
+        monkeypatch.setenv(name, value)  # the worker's environment
+    with pytest.raises(PrintFailed):
+        print_ticket(only_ticket_id(database), "entrance")
+    notice.wait_for(state="visible", timeout=10000)
 
 
 def test_the_kiosk_retries_when_the_server_cannot_be_reached(live_server, site, page,

@@ -551,9 +551,15 @@ def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment,
     mobile_url = answer.get_json()["mobile_url"]
     assert mobile_url == "https://tessera.example/t/" + answer.get_json()["token"]
 
+    printer_url = f"/api/v1/sites/{site.id}/kiosks/entrance/printer?ticket="
+    token = answer.get_json()["token"]
+    assert client.get(printer_url + token).get_json()["ticket"] == "pending"
+
     SimpleWorker([queue], connection=redis_client).work(burst=True)
 
     assert mobile_url.encode() in output.read_bytes()
+    assert client.get(printer_url + token).get_json()["ticket"] == "printed"
+    assert client.get(printer_url + "no-such-ticket").status_code == 404
 
     assert [event.kind for event in events(database, ticket_id)] == \
         ["issued", "queued", "printed"]

@@ -19,6 +19,7 @@ view shows it at once.
 import json
 import logging
 import os
+import socket
 
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -115,8 +116,10 @@ def announce_printer(redis_url: str, site_id: str, kiosk_key: str, status: str) 
 
 def mobile_ticket_url(token: str) -> str:
     """The mobile ticket's address for the QR code: under PUBLIC_URL, else where `up` listens."""
-    base = (os.environ.get("PUBLIC_URL")
-            or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
+    host = os.environ.get("HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::"):  # listening everywhere: phones need a name, not that
+        host = socket.getfqdn()
+    base = os.environ.get("PUBLIC_URL") or f"http://{host}:{os.environ.get('PORT', '5000')}"
     base = base.rstrip("/")
     return f"{base}/t/{token}"
 
@@ -209,8 +212,16 @@ def _print_once(stores, redis_url: str, ticket_id: int, kiosk_key: str) -> str:
 
 
 def _printed(session: Session, ticket_id: int) -> bool:
-    return session.scalar(select(Event.id).where(
-        Event.ticket_id == ticket_id, Event.kind == "printed").limit(1)) is not None
+    return ticket_print_state(session, ticket_id) == "printed"
+
+
+def ticket_print_state(session: Session, ticket_id: int) -> str:
+    """Whether a ticket is "printed", its last try "failed" (a retry may follow), or "pending"."""
+    kinds = set(session.scalars(select(Event.kind).where(
+        Event.ticket_id == ticket_id, Event.kind.in_(("printed", "print_failed")))))
+    if "printed" in kinds:
+        return "printed"
+    return "failed" if kinds else "pending"
 
 
 def _send(settings: dict, printout) -> None:

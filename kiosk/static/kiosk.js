@@ -143,17 +143,18 @@ function setupReadAloud(button) {
 }
 
 function watchPrinter(notice) {
-  // The ticket prints in the background; if the printer reports a problem, say so,
-  // so the visitor keeps this screen's number and QR code instead.
+  // The ticket prints in the background; if this ticket's printing fails, say so, so
+  // the visitor keeps this screen's number and QR code instead. A retry that prints it
+  // after all hides the notice again. One minute covers a printer's connection timeout.
   let checks = 0;
   const timer = setInterval(async () => {
     checks += 1;
-    if (checks > 10) clearInterval(timer);
+    if (checks >= 30) clearInterval(timer);
     const response = await fetch(notice.dataset.printerUrl, { cache: "no-store" }).catch(() => null);
     if (!response || !response.ok) return;
     const printer = await response.json();
-    notice.hidden = ["ok", "unknown"].includes(printer.status);
-    if (printer.status === "ok") clearInterval(timer);
+    notice.hidden = printer.ticket !== "failed";
+    if (printer.ticket === "printed") clearInterval(timer);
   }, 2000);
 }
 
