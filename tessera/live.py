@@ -36,6 +36,10 @@ def counters_key(site_id: str) -> str:
     return f"{site_prefix(site_id)}counters"
 
 
+# What a kiosk's printer can be: printing, or why not.
+PRINTER_STATUSES = ("ok", "offline", "paper_out", "error")
+
+
 def printers_key(site_id: str) -> str:
     """The hash of each kiosk's printer status (written by the print jobs)."""
     return f"{site_prefix(site_id)}printers"
@@ -174,6 +178,16 @@ class LiveState:
         """Each kiosk's last printer status: {"status": "ok" | "offline" | ..., "message", "at"}."""
         return {kiosk.decode(): json.loads(status)
                 for kiosk, status in self.redis.hgetall(printers_key(site_id)).items()}
+
+    def set_printer_status(self, site_id: str, kiosk_key: str, status: str,
+                           message: str | None, at: dt.datetime) -> dict | None:
+        """Record a kiosk printer's status; returns the one it replaces (None if none)."""
+        if status not in PRINTER_STATUSES:
+            raise ValueError(f"Unknown printer status {status!r}")
+        value = json.dumps({"status": status, "message": message, "at": at.isoformat() + "Z"})
+        before = self.redis.hget(printers_key(site_id), kiosk_key)
+        self.redis.hset(printers_key(site_id), kiosk_key, value)
+        return json.loads(before) if before is not None else None
 
     # Numbering --------------------------------------------------------------
 

@@ -8,9 +8,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from tessera.clock import utc_now
 from tessera.models import Ticket
 from tessera.sites import DEMO_SITE, load_site, read_site_file
-from worker.printing import PrintFailed, print_ticket, set_printer_status
+from worker.printing import PrintFailed, print_ticket
 
 from .conftest import ROOT, SiteIds, migrated_sqlite
 from .test_printing import closed_port, set_printer
@@ -77,10 +78,10 @@ def test_take_a_ticket_in_arabic(live_server, site, page, database):
 
 
 def test_the_screen_says_when_its_own_ticket_did_not_print(live_server, site, page, database,
-                                                           redis_client, monkeypatch,
+                                                           live, monkeypatch,
                                                            database_url, redis_url):
     # The printer's last status is "ok", from an earlier ticket; this one then fails.
-    set_printer_status(redis_client, site.id, "entrance", "ok")
+    live.set_printer_status(site.id, "entrance", "ok", None, utc_now())
     set_printer(database, {"type": "network", "host": "127.0.0.1", "port": closed_port()})
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)

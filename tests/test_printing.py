@@ -53,7 +53,6 @@ from worker.printing import (
     print_job_id,
     print_queue,
     print_ticket,
-    printer_status,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -401,7 +400,7 @@ def test_a_dead_printer_is_retried_and_the_ticket_printed_exactly_once(
 
     job = Job.fetch(job.id, connection=redis_client)
     assert job.get_status() == "scheduled" and job.retries_left == 4
-    assert printer_status(redis_client, "small", "entrance")["status"] == "offline"
+    assert live.printer_statuses("small")["entrance"]["status"] == "offline"
     failed = events(database, ticket.id)[-1]
     assert failed.kind == "print_failed" and failed.data["status"] == "offline"
     assert "127.0.0.1" in failed.data["error"]
@@ -423,7 +422,7 @@ def test_a_dead_printer_is_retried_and_the_ticket_printed_exactly_once(
     assert b"A-001" in printed and b"https://tessera.example/t/" + ticket.token.encode() in printed
     assert [event.kind for event in events(database, ticket.id)] == \
         ["issued", "queued", "print_failed", "printed"]
-    status = printer_status(redis_client, "small", "entrance")
+    status = live.printer_statuses("small")["entrance"]
     assert status["status"] == "ok" and status["at"].endswith("Z")
     preview = Image.open(tmp_path / "printer" / "2026-11-23-A-001.png")
     assert preview.width == 512  # as wide as this profile's paper
@@ -486,7 +485,7 @@ def network_printer():
 
 
 def test_paper_out_is_reported_then_printed_when_refilled(
-        job_environment, engine, site, database, redis_client, network_printer):
+        job_environment, engine, site, database, live, network_printer):
     ticket = issue(engine, site, "registration")
     set_printer(database, {"type": "network", "host": f"127.0.0.1:{network_printer.port}",
                            "profile": "TM-T88III"})
@@ -494,7 +493,7 @@ def test_paper_out_is_reported_then_printed_when_refilled(
     with pytest.raises(PrintFailed, match="paper"):
         print_ticket(ticket.id, "entrance")
 
-    assert printer_status(redis_client, "small", "entrance")["status"] == "paper_out"
+    assert live.printer_statuses("small")["entrance"]["status"] == "paper_out"
     assert events(database, ticket.id)[-1].data["status"] == "paper_out"
     assert network_printer.closed.wait(5)
     assert b"A-001" not in network_printer.received[0]  # it asked, and printed nothing
@@ -506,7 +505,7 @@ def test_paper_out_is_reported_then_printed_when_refilled(
     ticket_bytes = network_printer.received[1]
     assert ticket_bytes.startswith(b"\x10\x04\x04\x10\x04\x01" + INIT)
     assert b"A-001" in ticket_bytes and ticket_bytes.endswith(CUT + b"\x00")
-    assert printer_status(redis_client, "small", "entrance")["status"] == "ok"
+    assert live.printer_statuses("small")["entrance"]["status"] == "ok"
 
 
 def test_a_kiosk_without_a_printer_prints_nothing(job_environment, engine, site, database):
@@ -529,7 +528,7 @@ def test_the_small_centres_dummy_printer_prints(job_environment, engine, site, d
 
 def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment, make_client,
                                                                   site, database, redis_client,
-                                                                  tmp_path):
+                                                                  live, tmp_path):
     output = tmp_path / "entrance.bin"
     set_printer(database, {"type": "file", "path": str(output), "profile": "TM-T88III"})
     client = make_client(PUBLIC_URL="https://tessera.example/")
@@ -563,7 +562,7 @@ def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment,
 
     assert [event.kind for event in events(database, ticket_id)] == \
         ["issued", "queued", "printed"]
-    assert printer_status(redis_client, site.id, "entrance")["status"] == "ok"
+    assert live.printer_statuses(site.id)["entrance"]["status"] == "ok"
 
 
 def test_an_unknown_kiosk_issues_nothing(client, site, database, redis_client):

@@ -8,15 +8,14 @@ cannot print (offline, out of paper, unreachable) the job records the
 kiosk's printer status in Redis for the kiosk screen and the managers,
 appends a `print_failed` event, and raises so that RQ retries it with backoff.
 
-Printer status: Redis hash `tessera:{<site>}:printers`, field = kiosk key,
-value = JSON {"status": "ok" | "offline" | "paper_out" | "error",
-"message": text or null, "at": ISO time in UTC}. When it changes, the job
+Each kiosk's printer status lives in Redis (LiveState.set_printer_status,
+printer_statuses): "ok", "offline", "paper_out" or "error", with a message
+and the time. When it changes, the job
 emits `printer_changed` to the site's staff room through a write-only
 Socket.IO manager on the web processes' Redis message queue, so the manager
 view shows it at once.
 """
 
-import json
 import logging
 import os
 import socket
@@ -30,7 +29,6 @@ from sqlalchemy.orm import Session, selectinload
 from tessera.clock import utc_now
 from tessera.config import INSTANCE_DIRECTORY, Config
 from tessera.engine import record_event
-from tessera.live import printers_key
 from tessera.models import Device, DeviceKind, Event, Service, Step, Ticket
 from tessera.realtime import NAMESPACE, message_queue
 
@@ -38,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 PRINT_QUEUE = "print"  # the queue `python -m tessera worker` listens to first
 RETRY_INTERVALS = [5, 15, 30, 60, 120]  # seconds before each retry: about 4 minutes in all
-STATUSES = ("ok", "offline", "paper_out", "error")
 
 
 class PrintFailed(RuntimeError):
@@ -81,22 +78,6 @@ def enqueue_print(queue: Queue, ticket_id: int, kiosk_key: str) -> Job:
             except NoSuchJobError:
                 continue  # it expired between the two calls: enqueue it afresh
     raise RuntimeError(f"Could not enqueue the print job {job_id}")
-
-
-def printer_status(redis_client, site_id: str, kiosk_key: str) -> dict | None:
-    """A kiosk printer's last status ({"status", "message", "at"}), or None if never printed."""
-    raw = redis_client.hget(printers_key(site_id), kiosk_key)
-    return json.loads(raw) if raw is not None else None
-
-
-def set_printer_status(redis_client, site_id: str, kiosk_key: str, status: str,
-                       message: str | None = None) -> dict:
-    """Record a kiosk printer's status for the kiosk screen and the managers."""
-    if status not in STATUSES:
-        raise ValueError(f"Unknown printer status {status!r}")
-    value = {"status": status, "message": message, "at": utc_now().isoformat() + "Z"}
-    redis_client.hset(printers_key(site_id), kiosk_key, json.dumps(value))
-    return value
 
 
 def announce_printer(redis_url: str, site_id: str, kiosk_key: str, status: str) -> None:
@@ -181,8 +162,7 @@ def _print_once(stores, redis_url: str, ticket_id: int, kiosk_key: str) -> str:
         printout = build_printout(ticket, stores.engine.position(ticket),
                                   mobile_ticket_url(ticket.token))
     def record_status(status: str, message: str | None = None) -> None:
-        before = printer_status(stores.redis, site_id, kiosk_key)
-        set_printer_status(stores.redis, site_id, kiosk_key, status, message)
+        before = stores.live.set_printer_status(site_id, kiosk_key, status, message, utc_now())
         if before is None or before["status"] != status:
             announce_printer(redis_url, site_id, kiosk_key, status)
 
