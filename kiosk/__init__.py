@@ -1,6 +1,6 @@
 """The kiosk: touch pages where visitors take a ticket, and the issuing API behind them."""
 
-from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from tessera.catalogue import catalogue, check_language, get_site, load_ticket, 
 from tessera.errors import InvalidInput
 from tessera.extensions import limiter
 from tessera.hall import service_waits
+from tessera.links import mobile_ticket_url
 from tessera.models import Device, DeviceKind, Ticket
 from tessera.stores import stores
 from worker.printing import enqueue_print, print_queue, ticket_print_state
@@ -79,7 +80,8 @@ def issue(site_id):
             get_site(session, site_id)
             _kiosk(session, site_id, kiosk_key)
     engine = stores().engine
-    ticket = engine.issue_ticket(site_id, services_asked, language, needs, idempotency_key=key)
+    ticket = engine.issue_ticket(site_id, services_asked, language, needs, idempotency_key=key,
+                                 kiosk=kiosk_key)
     if kiosk_key is not None:
         _print(ticket.id, kiosk_key)
     status = ticket_status(engine, load_ticket(engine, ticket.token))
@@ -90,10 +92,7 @@ def issue(site_id):
 
 def _mobile_url(token: str) -> str:
     """The mobile ticket's address for the QR code: under PUBLIC_URL, as on the paper."""
-    public_url = current_app.config["PUBLIC_URL"]
-    if public_url:
-        return public_url.rstrip("/") + url_for("display.mobile_ticket", token=token)
-    return url_for("display.mobile_ticket", token=token, _external=True)
+    return mobile_ticket_url(current_app.config["PUBLIC_URL"] or request.url_root, token)
 
 
 def _print(ticket_id: int, kiosk_key: str) -> None:

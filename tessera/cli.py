@@ -91,7 +91,8 @@ def reconcile_command(site_id):
     with connected_stores() as stores:
         for site, counts in reconcile(stores.database, stores.live, site_id).items():
             click.echo(f"{site}: {counts['waiting']} waiting, "
-                       f"{counts['counters_on_duty']} counters on duty")
+                       f"{counts['counters_on_duty']} counters on duty, "
+                       f"{counts['print_jobs']} print jobs resumed")
 
 
 @cli.command("create-staff")

@@ -132,12 +132,14 @@ class QueueEngine:
     # Issuing ----------------------------------------------------------------
 
     def issue_ticket(self, site_id: str, service_ids: Sequence[int], language: str,
-                     needs: Iterable[str] = (), idempotency_key: str | None = None) -> Ticket:
+                     needs: Iterable[str] = (), idempotency_key: str | None = None,
+                     kiosk: str | None = None) -> Ticket:
         """Issue a ticket for a journey of services and put its first step in the queue.
 
         The same `idempotency_key` with the same request returns the first
         ticket again (a double tap is one ticket); with a different request
-        it is refused.
+        it is refused. `kiosk`, where the ticket was taken, goes into the
+        `issued` event, so that printing can resume after Redis was flushed.
         """
         needs = sorted(set(needs))
         fingerprint = request_fingerprint(service_ids, language, needs)
@@ -149,7 +151,7 @@ class QueueEngine:
                     return existing
             try:
                 ticket = self._insert_ticket(site_id, service_ids, language, needs,
-                                             idempotency_key, fingerprint, reseed)
+                                             idempotency_key, fingerprint, reseed, kiosk)
             except IntegrityError:
                 # Either a concurrent request with the same idempotency key won,
                 # or Redis lost the day's numbering: look again, re-seed from SQL.
@@ -207,7 +209,7 @@ class QueueEngine:
 
     def _insert_ticket(self, site_id: str, service_ids: Sequence[int], language: str,
                        needs: list[str], idempotency_key: str | None,
-                       fingerprint: str, reseed: bool) -> Ticket:
+                       fingerprint: str, reseed: bool, kiosk: str | None) -> Ticket:
         now = self.clock()
         with self.database.session() as session:
             site, services = self._validate_issue(session, site_id, service_ids, language, needs)
@@ -230,7 +232,8 @@ class QueueEngine:
             session.add(ticket)
             session.flush()
             record_event(session, site_id, "issued", now, ticket_id=ticket.id,
-                         services=[s.id for s in services], language=language, needs=needs)
+                         services=[s.id for s in services], language=language, needs=needs,
+                         kiosk=kiosk)
             record_event(session, site_id, "queued", now, ticket_id=ticket.id,
                          step_id=ticket.steps[0].id, service_id=services[0].id)
         return ticket

@@ -1,21 +1,27 @@
 """Rebuild the live state in Redis from SQL, the system of record (invariant 4)."""
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from tessera.clock import utc_now
 from tessera.database import Database
 from tessera.engine import counter_duty, queued_step
 from tessera.live import LiveState
 from tessera.models import Counter, Site, Step, StepState
+from worker.printing import restore_printing
 
 
-def reconcile(database: Database, live: LiveState, site_id: str | None = None) -> dict:
-    """Flush each site's live keys and rebuild its queues and counter duties from SQL.
+def reconcile(database: Database, live: LiveState, site_id: str | None = None,
+              now: dt.datetime | None = None) -> dict:
+    """Flush each site's live keys and rebuild its queues, counter duties and printing.
 
     Ticket numbering needs no rebuilding: when its counter is missing, the
     engine continues from the highest number SQL holds for the day. Returns
-    how many waiting steps and counters on duty each site has.
+    how many waiting steps, counters on duty and resumed print jobs each site has.
     """
+    now = now or utc_now()
     summary = {}
     with database.session() as session:
         site_ids = [site_id] if site_id else list(session.scalars(select(Site.id)))
@@ -36,4 +42,6 @@ def reconcile(database: Database, live: LiveState, site_id: str | None = None) -
                     live.set_duty(site, counter_id, duty)
                     on_duty += 1
             summary[site] = {"waiting": len(waiting), "counters_on_duty": on_duty}
+    for site, counts in summary.items():
+        counts["print_jobs"] = restore_printing(database, live, site, now)
     return summary

@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
@@ -549,6 +550,7 @@ def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment,
     # The screen's QR code and the paper's lead to the same address.
     mobile_url = answer.get_json()["mobile_url"]
     assert mobile_url == "https://tessera.example/t/" + answer.get_json()["token"]
+    assert client.get(urlsplit(mobile_url).path).status_code == 200  # the page is there
 
     printer_url = f"/api/v1/sites/{site.id}/kiosks/entrance/printer?ticket="
     token = answer.get_json()["token"]

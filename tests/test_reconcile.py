@@ -2,8 +2,10 @@
 
 import json
 
+from tessera.engine import record_event
 from tessera.live import counters_key, queue_key
 from tessera.reconcile import reconcile
+from worker.printing import print_job_id, print_queue
 
 
 def live_snapshot(redis_client, site) -> dict:
@@ -52,7 +54,7 @@ def test_reconcile_after_a_flush_rebuilds_identical_queues(engine, site, clock, 
     assert live_snapshot(redis_client, site) == before
     assert summary == {"small": {"waiting": sum(len(m) for k, m in before.items()
                                                 if k != "counters"),
-                                 "counters_on_duty": 3}}
+                                 "counters_on_duty": 3, "print_jobs": 0}}
 
 
 def test_reconcile_drops_stale_live_entries(engine, site, clock, redis_client, database, live):
@@ -72,3 +74,29 @@ def test_the_engine_carries_on_after_a_flush(engine, site, clock, redis_client, 
     engine.start(desk_1)
     engine.finish(desk_1)
     assert engine.call_next(desk_1).step is not None
+
+
+def test_printing_resumes_after_a_flush(engine, site, clock, redis_client, database, live):
+    registration = [site.services["registration"]]
+    engine.issue_ticket(site.id, registration, "en", kiosk="entrance")  # not printed, and gone
+    printed = engine.issue_ticket(site.id, registration, "en", kiosk="entrance")
+    with database.session() as session:
+        record_event(session, site.id, "printed", clock(), ticket_id=printed.id,
+                     kiosk="entrance", printer="dummy")
+    clock.advance(minutes=10)
+    unprinted = engine.issue_ticket(site.id, registration, "ar", kiosk="entrance")
+    with database.session() as session:
+        record_event(session, site.id, "print_failed", clock(), ticket_id=unprinted.id,
+                     kiosk="entrance", status="paper_out", error="The printer is out of paper")
+    engine.issue_ticket(site.id, registration, "el")  # through the API, not at a kiosk
+    clock.advance(minutes=1)
+
+    redis_client.flushdb()
+    summary = reconcile(database, live, site.id, now=clock())
+
+    # Only the recent ticket prints: whoever took the older one has left the kiosk.
+    assert summary[site.id]["print_jobs"] == 1
+    assert print_queue(redis_client).job_ids == [print_job_id(unprinted.id)]
+    status = live.printer_statuses(site.id)["entrance"]
+    assert status["status"] == "paper_out" and status["message"] == "The printer is out of paper"
+    assert status["at"] == "2026-11-23T08:10:00Z"

@@ -16,19 +16,20 @@ Socket.IO manager on the web processes' Redis message queue, so the manager
 view shows it at once.
 """
 
+import datetime as dt
 import logging
 import os
-import socket
 
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from tessera.clock import utc_now
 from tessera.config import INSTANCE_DIRECTORY, Config
 from tessera.engine import record_event
+from tessera.links import listening_url, mobile_ticket_url
 from tessera.models import Device, DeviceKind, Event, Service, Step, Ticket
 from tessera.realtime import NAMESPACE, message_queue
 
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 PRINT_QUEUE = "print"  # the queue `python -m tessera worker` listens to first
 RETRY_INTERVALS = [5, 15, 30, 60, 120]  # seconds before each retry: about 4 minutes in all
+# After a flush of Redis, tickets issued this recently are still worth printing.
+RESUME_PRINTING_WITHIN = dt.timedelta(minutes=5)
 
 
 class PrintFailed(RuntimeError):
@@ -80,6 +83,36 @@ def enqueue_print(queue: Queue, ticket_id: int, kiosk_key: str) -> Job:
     raise RuntimeError(f"Could not enqueue the print job {job_id}")
 
 
+def restore_printing(database, live, site_id: str, now: dt.datetime) -> int:
+    """After Redis was flushed: each kiosk's printer status from the print events, and
+    the print jobs of tickets issued at a kiosk in the last minutes and not printed.
+
+    Older tickets are not printed any more: their visitors have the screen's ticket
+    and have left the kiosk. Returns how many print jobs were enqueued again (a job
+    still in RQ is the same job, and a printed ticket never prints twice).
+    """
+    with database.session() as session:
+        latest = {}
+        for event in session.scalars(select(Event).where(
+                Event.site_id == site_id, Event.kind.in_(("printed", "print_failed")),
+                Event.at >= now - dt.timedelta(days=1)).order_by(Event.id)):
+            latest[event.data["kiosk"]] = event
+        for kiosk_key, event in latest.items():
+            failed = event.kind == "print_failed"
+            live.set_printer_status(site_id, kiosk_key, event.data["status"] if failed else "ok",
+                                    event.data["error"] if failed else None, event.at)
+        printed = aliased(Event)
+        issued = session.execute(select(Event.ticket_id, Event.data).where(
+            Event.site_id == site_id, Event.kind == "issued",
+            Event.at >= now - RESUME_PRINTING_WITHIN,
+            ~exists().where(printed.ticket_id == Event.ticket_id, printed.kind == "printed")))
+        jobs = [(ticket_id, data["kiosk"]) for ticket_id, data in issued if data.get("kiosk")]
+    queue = print_queue(live.redis)
+    for ticket_id, kiosk_key in jobs:
+        enqueue_print(queue, ticket_id, kiosk_key)
+    return len(jobs)
+
+
 def announce_printer(redis_url: str, site_id: str, kiosk_key: str, status: str) -> None:
     """Tell the site's staff pages that a kiosk printer's status changed.
 
@@ -93,16 +126,6 @@ def announce_printer(redis_url: str, site_id: str, kiosk_key: str, status: str) 
             namespace=NAMESPACE, room=f"staff:{site_id}")
     except Exception:  # the status is in Redis anyway; pages re-read it on their next event
         logger.exception("Could not announce the printer status of kiosk %s", kiosk_key)
-
-
-def mobile_ticket_url(token: str) -> str:
-    """The mobile ticket's address for the QR code: under PUBLIC_URL, else where `up` listens."""
-    host = os.environ.get("HOST", "127.0.0.1")
-    if host in ("0.0.0.0", "::"):  # listening everywhere: phones need a name, not that
-        host = socket.getfqdn()
-    base = os.environ.get("PUBLIC_URL") or f"http://{host}:{os.environ.get('PORT', '5000')}"
-    base = base.rstrip("/")
-    return f"{base}/t/{token}"
 
 
 def print_ticket(ticket_id: int, kiosk_key: str) -> str:
@@ -160,7 +183,7 @@ def _print_once(stores, redis_url: str, ticket_id: int, kiosk_key: str) -> str:
         site_id = ticket.site_id
         service_day, number = ticket.service_day, ticket.number
         printout = build_printout(ticket, stores.engine.position(ticket),
-                                  mobile_ticket_url(ticket.token))
+                                  mobile_ticket_url(_public_url(), ticket.token))
     def record_status(status: str, message: str | None = None) -> None:
         before = stores.live.set_printer_status(site_id, kiosk_key, status, message, utc_now())
         if before is None or before["status"] != status:
@@ -189,6 +212,13 @@ def _print_once(stores, redis_url: str, ticket_id: int, kiosk_key: str) -> str:
         except Exception:  # the ticket is printed; a missing preview must not reprint it
             logger.exception("Could not render the preview of ticket %s", ticket_id)
     return "printed"
+
+
+def _public_url() -> str:
+    # The worker has no request to learn the address from: PUBLIC_URL, else where `up`
+    # (which gives its children HOST and PORT) made the web process listen.
+    return os.environ.get("PUBLIC_URL") or listening_url(
+        os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000"))
 
 
 def _printed(session: Session, ticket_id: int) -> bool:
