@@ -35,12 +35,12 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 
 from tessera.database import Database
-from tessera.engine import QueueEngine, counter_duty
-from tessera.live import Duty, LiveState, QueuedStep, ServiceQueue
 from tessera.migrate import upgrade
 from tessera.models import Counter, Event, Step, StepState, Ticket
-from tessera.routing import TESSERA
-from tessera.sites import load_site
+from tessera.queue.engine import QueueEngine, counter_duty
+from tessera.queue.live import Duty, LiveState, QueuedStep, ServiceQueue
+from tessera.queue.routing import TESSERA
+from tessera.sites.loader import load_site
 
 SITE_ID = "bench"
 # The script alone uses another site's keys, so it cannot touch the engine's queues.

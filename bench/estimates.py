@@ -46,10 +46,8 @@ from pathlib import Path
 
 import redis
 
-from tessera.estimates import blended_handling_minutes, forecast, naive_wait_minutes
-from tessera.live import LiveState, QueuedStep, ServiceQueue
-from tessera.routing import TESSERA
-from tessera.simulator import (
+from tessera.planning.forecast import blended_handling_minutes, forecast, naive_wait_minutes
+from tessera.planning.simulator import (
     DAY_ONE_OPENING,
     SECONDS_PER_DAY,
     Scenario,
@@ -60,6 +58,8 @@ from tessera.simulator import (
     run_policy,
     sample_day,
 )
+from tessera.queue.live import LiveState, QueuedStep, ServiceQueue
+from tessera.queue.routing import TESSERA
 
 REFERENCE = (Path(__file__).resolve().parent.parent.parent
              / "shared" / "scenarios" / "oss-reference.yaml")

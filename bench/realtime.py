@@ -51,12 +51,12 @@ import requests
 import socketio
 from sqlalchemy import select
 
-from tessera.auth import issue_token
 from tessera.migrate import upgrade
 from tessera.models import Counter, Service
-from tessera.sites import load_site
-from tessera.staff import create_staff
+from tessera.sites.loader import load_site
+from tessera.staff.accounts import create_staff
 from tessera.stores import Stores
+from tessera.staff.auth import issue_token
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"

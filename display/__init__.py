@@ -1,47 +1,18 @@
 """Displays: the hall's call screens, and the mobile ticket on a visitor's phone."""
 
-from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tessera.api import public
-from tessera.catalogue import (
-    check_language,
-    get_site,
-    load_ticket,
-    site_languages,
-    ticket_status,
-    translated,
-)
-from tessera.errors import InvalidInput
-from tessera.hall import recent_calls
-from tessera.i18n import direction as text_direction
+from tessera.languages import direction as text_direction
 from tessera.models import Counter
+from tessera.sites.catalogue import check_language, get_site, site_languages, translated
+from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores
 
 blueprint = Blueprint("display", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/display-static")
-
-
-@blueprint.get("/api/v1/tickets/<token>")
-def ticket(token):
-    """A ticket's status, position, estimated wait and desk, in ?language= (default: its own)."""
-    engine = stores().engine
-    found = load_ticket(engine, token)
-    language = request.args.get("language")
-    if language:
-        check_language(found.site, language)
-    return jsonify(ticket_status(engine, found, language))
-
-
-@blueprint.post("/api/v1/tickets/<token>/cancel")
-@public
-def cancel(token):
-    """The visitor leaves: the ticket's remaining steps are cancelled."""
-    engine = stores().engine
-    engine.cancel(token)
-    return jsonify(ticket_status(engine, load_ticket(engine, token)))
 
 
 @blueprint.get("/t/<token>")
@@ -54,17 +25,6 @@ def mobile_ticket(token):
     return render_template("display/mobile_ticket.html", token=token,
                            ticket=ticket_status(engine, found, language),
                            languages=site_languages(found.site))
-
-
-@blueprint.get("/api/v1/sites/<site_id>/calls")
-def calls(site_id):
-    """Today's latest calls, newest first (?zone= for one zone); numbers and desks only."""
-    limit = request.args.get("limit", default=12, type=int)
-    if not 1 <= limit <= 50:
-        raise InvalidInput(_("'limit' must be between 1 and 50."), "invalid_limit")
-    return jsonify({"site": site_id,
-                    "calls": recent_calls(stores().engine, site_id, request.args.get("zone"),
-                                          limit)})
 
 
 @blueprint.get("/display/<site_id>")

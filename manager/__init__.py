@@ -1,29 +1,15 @@
 """The manager's view: live waits and service levels per service, and who is on duty."""
 
-from flask import Blueprint, abort, g, jsonify, render_template
-from flask_babel import gettext as _
+from flask import Blueprint, g, render_template
 from flask_login import current_user, login_required
 
-from tessera.auth import can_manage, staff_required
-from tessera.catalogue import get_site
-from tessera.stats import live_stats
+from tessera.sites.catalogue import get_site
+from tessera.status.figures import live_stats
 from tessera.stores import stores
+from tessera.web.auth import require_manager
 
 blueprint = Blueprint("manager", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/manager-static")
-
-
-def _require_manager(site_id: str) -> None:
-    if not can_manage(current_user, site_id):
-        abort(403, _("Only managers of this site may see this."))
-
-
-@blueprint.get("/api/v1/sites/<site_id>/stats/live")
-@staff_required
-def stats(site_id):
-    """Live figures per service and per counter, for managers."""
-    _require_manager(site_id)
-    return jsonify(live_stats(stores().engine, site_id))
 
 
 @blueprint.get("/manager")
@@ -31,7 +17,7 @@ def stats(site_id):
 def dashboard():
     """The live dashboard of the manager's own site."""
     site_id = current_user.site_id
-    _require_manager(site_id)
+    require_manager(site_id)
     figures = live_stats(stores().engine, site_id)
     with stores().database.session() as session:
         g.language = get_site(session, site_id).language

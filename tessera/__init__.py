@@ -1,5 +1,6 @@
 """Tessera: queues and appointments for One-Stop-Shops and Migrant Resource Centres."""
 
+import importlib
 import secrets
 
 from flask import Flask
@@ -18,14 +19,12 @@ def create_app(config: dict | None = None) -> Flask:
     """The app factory: configuration from the environment, overridable by `config`."""
     from flask_babel import get_locale
 
-    from counter import blueprint as counter_blueprint
-    from display import blueprint as display_blueprint
-    from kiosk import blueprint as kiosk_blueprint
-    from manager import blueprint as manager_blueprint
-    from tessera import api, auth, health, i18n, realtime
-    from tessera.extensions import babel, csrf, limiter, socketio
-    from tessera.qr import qr_svg
+    from tessera import api, languages
     from tessera.stores import Stores
+    from tessera.web import auth, csrf, errors, health, i18n, realtime
+    from tessera.web.extensions import babel, limiter, socketio
+    from tessera.web.extensions import csrf as csrf_protection
+    from tessera.web.qr import qr_svg
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIRECTORY))
     app.config.from_object(Config)
@@ -40,14 +39,14 @@ def create_app(config: dict | None = None) -> Flask:
                            "Redis and sets it for the processes it runs.")
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage(redis_url))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "tessera-limits")
-    # CSRF is checked in api.protect_from_csrf, which knows which requests need it.
+    # CSRF is checked in web.csrf.protect_from_csrf, which knows which requests need it.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
-    csrf.init_app(app)
+    csrf_protection.init_app(app)
     auth.init_auth(app)
-    api.protect_from_csrf(app)
+    csrf.protect_from_csrf(app)
     socketio.init_app(app, client_manager=realtime.message_queue(
         redis_url, app.config["SOCKETIO_CHANNEL"]))
     realtime.register_handlers(socketio)
@@ -55,15 +54,15 @@ def create_app(config: dict | None = None) -> Flask:
                    app.config["MAX_SERVICES_PER_TICKET"],
                    publisher=realtime.SocketPublisher(socketio)).init_app(app)
 
-    api.register_error_handlers(app)
+    errors.register_error_handlers(app)
     app.jinja_env.globals.update(get_locale=get_locale, qr_svg=qr_svg,
-                                 language_name=i18n.language_name,
-                                 text_direction=i18n.direction)
+                                 language_name=languages.language_name,
+                                 text_direction=languages.direction)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
-    app.register_blueprint(kiosk_blueprint)
-    app.register_blueprint(display_blueprint)
-    app.register_blueprint(counter_blueprint)
-    app.register_blueprint(manager_blueprint)
     app.register_blueprint(auth.blueprint)
+    # The page blueprints sit above this package (DESIGN: nothing in tessera/ imports
+    # one), so the factory finds them by the names the configuration gives.
+    for name in app.config["PAGE_BLUEPRINTS"]:
+        app.register_blueprint(importlib.import_module(name).blueprint)
     return app

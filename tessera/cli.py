@@ -67,7 +67,7 @@ def migrate():
 def load_site_command(path, demo):
     """Create or update a site from a YAML file (idempotent)."""
     from tessera.database import Database
-    from tessera.sites import DEMO_SITE, SiteFileError, load_site, read_site_file
+    from tessera.sites.loader import DEMO_SITE, SiteFileError, load_site, read_site_file
 
     if bool(path) == bool(demo):
         _fail("Give either a site file or --demo.")
@@ -86,7 +86,7 @@ def load_site_command(path, demo):
 @click.option("--site", "site_id", help="Only this site (default: every site).")
 def reconcile_command(site_id):
     """Flush the live state in Redis and rebuild it from SQL."""
-    from tessera.reconcile import reconcile
+    from tessera.queue.reconcile import reconcile
 
     with connected_stores() as stores:
         for site, counts in reconcile(stores.database, stores.live, site_id).items():
@@ -111,7 +111,7 @@ def create_staff_command(site_id, username, display_name, role, languages, organ
     """Create a staff account; prints a generated password once."""
     from tessera.database import Database
     from tessera.errors import TesseraError
-    from tessera.staff import create_staff
+    from tessera.staff.accounts import create_staff
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     database = Database(Config.DATABASE_URL)
@@ -132,9 +132,9 @@ def create_staff_command(site_id, username, display_name, role, languages, organ
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def simulate(scenario, days, as_json):
     """Replay simulated days under each routing policy and compare them."""
-    from tessera.live import LiveState
-    from tessera.simulator import render_table
-    from tessera.simulator import simulate as run
+    from tessera.planning.simulator import render_table
+    from tessera.planning.simulator import simulate as run
+    from tessera.queue.live import LiveState
 
     with redis_url() as url:
         import redis
@@ -162,7 +162,7 @@ def worker():
 @click.option("--demo", is_flag=True, help="Load the demo centre first.")
 def up(demo):
     """Run the whole system on this machine: Redis, migrations, and the Procfile's processes."""
-    from tessera.reconcile import reconcile
+    from tessera.queue.reconcile import reconcile
     from tessera.stores import Stores
 
     os.environ.setdefault("DATABASE_URL", Config.DATABASE_URL)
@@ -194,7 +194,7 @@ def _create_demo_accounts(stores) -> None:
     from sqlalchemy import select
 
     from tessera.models import Staff
-    from tessera.staff import create_staff
+    from tessera.staff.accounts import create_staff
 
     with stores.database.session() as session:
         if session.scalar(select(Staff.id).where(Staff.site_id == "demo")) is not None:

@@ -34,6 +34,8 @@ class Config:
     KIOSK_IDLE_WARNING_SECONDS = int(os.environ.get("KIOSK_IDLE_WARNING_SECONDS", "20"))
     # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
+    # The packages of the page blueprints the app factory registers.
+    PAGE_BLUEPRINTS = ("kiosk", "display", "counter", "manager")
     # Strings are written in English; pages speak the visitor's language.
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")

@@ -6,8 +6,8 @@ import redis
 from flask import Flask, current_app
 
 from tessera.database import Database
-from tessera.engine import Publisher, QueueEngine, publish_nothing
-from tessera.live import LiveState
+from tessera.queue.engine import Publisher, QueueEngine, publish_nothing
+from tessera.queue.live import LiveState
 
 
 @dataclass

@@ -11,11 +11,11 @@ import redis
 from sqlalchemy import text
 
 from tessera.database import Database
-from tessera.engine import QueueEngine
-from tessera.live import LiveState
 from tessera.migrate import upgrade
 from tessera.models import Base, Counter, Service
-from tessera.sites import load_site, read_site_file
+from tessera.queue.engine import QueueEngine
+from tessera.queue.live import LiveState
+from tessera.sites.loader import load_site, read_site_file
 
 ROOT = Path(__file__).parent.parent
 SITES = Path(__file__).parent / "sites"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tessera.models import Counter, Event, Service, Step, StepState, Ticket
-from tessera.sites import load_site
+from tessera.sites.loader import load_site
 
 COUNTERS = 50
 TICKETS = 150

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from tessera.auth import issue_token
 from tessera.models import Staff
-from tessera.staff import create_staff
+from tessera.staff.accounts import create_staff
+from tessera.staff.auth import issue_token
 
 PASSWORD = "correct horse battery"
 

@@ -7,7 +7,8 @@ import pytest
 import requests
 import socketio
 
-from worker.printing import PrintFailed, print_ticket
+from tessera.printing.jobs import PrintFailed
+from worker.printing import print_ticket
 
 from .test_counter import PASSWORD, sign_in, staff  # noqa: F401  (the staff fixture)
 from .test_printing import closed_port, set_printer

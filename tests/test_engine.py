@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tessera.engine import ACTIVE_STEP_INDEX_NAMES
 from tessera.errors import Conflict, InvalidInput, NotFound
-from tessera.live import queue_key
 from tessera.models import Event, Step, StepState, Ticket
+from tessera.queue.engine import ACTIVE_STEP_INDEX_NAMES
+from tessera.queue.live import queue_key
 
 
 def counts(database) -> tuple[int, int, int]:

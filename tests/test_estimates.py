@@ -4,13 +4,13 @@ import pytest
 from sqlalchemy import select
 
 from tessera.clock import start_of_day
-from tessera.estimates import (
+from tessera.models import Service
+from tessera.planning.forecast import (
     PRIOR_VISITS,
     learned_handling_minutes,
     naive_wait_minutes,
     site_forecast,
 )
-from tessera.models import Service
 
 
 def issue(engine, site, service="registration", language="el", needs=()):

@@ -60,7 +60,7 @@ def compiled_catalogues():
         compiled = True
     if compiled:
         # Flask-Babel keeps loaded catalogues for the process; forget any loaded before.
-        from tessera.extensions import babel
+        from tessera.web.extensions import babel
 
         domain = babel.__dict__.get("domain_instance")
         if domain is not None:

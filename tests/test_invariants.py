@@ -15,9 +15,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 from tessera.errors import TesseraError
-from tessera.live import counters_key, queue_key
 from tessera.models import Event, Step, StepState, Ticket
-from tessera.reconcile import reconcile
+from tessera.queue.live import counters_key, queue_key
+from tessera.queue.reconcile import reconcile
 
 from .conftest import load_small_site
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from tessera.clock import utc_now
 from tessera.models import Ticket
-from tessera.sites import DEMO_SITE, load_site, read_site_file
-from worker.printing import PrintFailed, print_ticket
+from tessera.printing.jobs import PrintFailed
+from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
+from worker.printing import print_ticket
 
 from .conftest import ROOT, SiteIds, migrated_sqlite
 from .test_printing import closed_port, set_printer

@@ -30,7 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tessera.models import Device, Event, Service, Step, Ticket
-from tessera.printout import (
+from tessera.printing.jobs import (
+    PrintFailed,
+    enqueue_print,
+    print_job_id,
+    print_queue,
+)
+from tessera.printing.printout import (
     BRING,
     FONT_DIRECTORY,
     MARGIN,
@@ -48,13 +54,7 @@ from tessera.printout import (
     render_preview_png,
     render_ticket,
 )
-from worker.printing import (
-    PrintFailed,
-    enqueue_print,
-    print_job_id,
-    print_queue,
-    print_ticket,
-)
+from worker.printing import print_ticket
 
 DATA = Path(__file__).parent / "data"
 ARABIC_REFERENCE = DATA / "arabic-section.png"

@@ -2,10 +2,10 @@
 
 import json
 
-from tessera.engine import record_event
-from tessera.live import counters_key, queue_key
-from tessera.reconcile import reconcile
-from worker.printing import print_job_id, print_queue
+from tessera.events import record_event
+from tessera.printing.jobs import print_job_id, print_queue
+from tessera.queue.live import counters_key, queue_key
+from tessera.queue.reconcile import reconcile
 
 
 def live_snapshot(redis_client, site) -> dict:

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from tessera.live import Duty, QueuedStep, ServiceQueue
-from tessera.routing import LONGEST_WAIT_FIRST, TESSERA
+from tessera.queue.live import Duty, QueuedStep, ServiceQueue
+from tessera.queue.routing import LONGEST_WAIT_FIRST, TESSERA
 
 SITE = "routing"
 NOW = 1_000_000.0

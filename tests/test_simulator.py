@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tessera.routing import LONGEST_WAIT_FIRST, TESSERA
-from tessera.simulator import (
+from tessera.planning.simulator import (
     MIN_REPOLL_SECONDS,
     POLICIES,
     FifoPerDesk,
@@ -17,6 +16,7 @@ from tessera.simulator import (
     sample_day,
     simulate,
 )
+from tessera.queue.routing import LONGEST_WAIT_FIRST, TESSERA
 
 REFERENCE = Path(__file__).parent.parent.parent / "shared" / "scenarios" / "oss-reference.yaml"
 def reference() -> str:

@@ -5,7 +5,7 @@ import yaml
 from sqlalchemy import func, select
 
 from tessera.models import Category, Counter, Organisation, Service, ServiceText, Site
-from tessera.sites import DEMO_SITE, SiteFileError, load_site, read_site_file
+from tessera.sites.loader import DEMO_SITE, SiteFileError, load_site, read_site_file
 
 from .conftest import SITES
 

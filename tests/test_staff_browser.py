@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tessera.staff import create_staff
+from tessera.staff.accounts import create_staff
 
 from .conftest import migrated_sqlite
 from .test_kiosk_browser import SCREENSHOTS, audit, keep_idle_away

@@ -32,8 +32,8 @@ from typing import Protocol
 
 import yaml
 
-from tessera.live import Duty, LiveState, QueuedStep, ServiceQueue
-from tessera.routing import LONGEST_WAIT_FIRST, TESSERA, RoutingPolicy
+from tessera.queue.live import Duty, LiveState, QueuedStep, ServiceQueue
+from tessera.queue.routing import LONGEST_WAIT_FIRST, TESSERA, RoutingPolicy
 
 POLICIES = ("fifo_per_desk", "longest_wait_first", "tessera", "pooled")
 # The simulated clock, as epoch seconds for the routing script: any origin

@@ -5,11 +5,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tessera.catalogue import get_site
 from tessera.clock import local_time, service_day
-from tessera.engine import QueueEngine
-from tessera.estimates import site_forecast
 from tessera.models import Counter, Event, Service, Ticket
+from tessera.planning.forecast import site_forecast
+from tessera.queue.engine import QueueEngine
+from tessera.sites.catalogue import get_site
 
 CALL_KINDS = ("called", "recalled")
 

@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from tessera.clock import epoch, service_day, utc_now
 from tessera.database import Database
 from tessera.errors import Conflict, InvalidInput, NotFound
-from tessera.live import Duty, LiveState, QueuedStep, ServiceQueue
+from tessera.events import record_event
 from tessera.models import (
     Counter,
     CounterStatus,
-    Event,
     Service,
     Site,
     Staff,
@@ -33,7 +32,8 @@ from tessera.models import (
     StepState,
     Ticket,
 )
-from tessera.routing import TESSERA, RoutingPolicy
+from tessera.queue.live import Duty, LiveState, QueuedStep, ServiceQueue
+from tessera.queue.routing import TESSERA, RoutingPolicy
 
 # How each database names the index that allows one active step per desk when it refuses.
 ACTIVE_STEP_INDEX_NAMES = ("uq_step_active_counter", "UNIQUE constraint failed: step.counter_id")
@@ -53,15 +53,6 @@ class CallOutcome:
     step: Step | None
     held: int = 0  # steps kept briefly for a colleague who speaks their language
     retry_after: float | None = None  # seconds until such a colleague should be free
-
-
-def record_event(session: Session, site_id: str, kind: str, at: dt.datetime, *,
-                 ticket_id: int | None = None, step_id: int | None = None,
-                 counter_id: int | None = None, staff_id: int | None = None,
-                 **data) -> None:
-    """Append one event to the log, in the caller's transaction."""
-    session.add(Event(site_id=site_id, kind=kind, at=at, ticket_id=ticket_id,
-                      step_id=step_id, counter_id=counter_id, staff_id=staff_id, data=data))
 
 
 def queued_step(step: Step) -> QueuedStep:

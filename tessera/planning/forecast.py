@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.clock import epoch, start_of_day
-from tessera.live import (
+from tessera.models import Service, Site, Step, StepState
+from tessera.queue.live import (
     Duty,
     LiveState,
     QueuedStep,
@@ -33,8 +34,7 @@ from tessera.live import (
     queue_key,
     site_prefix,
 )
-from tessera.models import Service, Site, Step, StepState
-from tessera.routing import RoutingPolicy
+from tessera.queue.routing import RoutingPolicy
 
 # How many timed visits of a service it takes to trust today's mean half as much
 # as the configured default.

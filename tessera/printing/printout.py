@@ -36,7 +36,7 @@ from babel.support import Translations
 from PIL import Image, ImageDraw, ImageFont, features
 
 from tessera.clock import local_time
-from tessera.i18n import direction
+from tessera.languages import direction
 
 # python-escpos is imported inside the functions that use it: importing it
 # loads its printer database and writes a cache into a new temporary
@@ -44,8 +44,8 @@ from tessera.i18n import direction
 
 logger = logging.getLogger(__name__)
 
-FONT_DIRECTORY = Path(__file__).parent / "static" / "fonts"
-TRANSLATION_DIRECTORY = Path(__file__).parent / "translations"
+FONT_DIRECTORY = Path(__file__).parent.parent / "static" / "fonts"
+TRANSLATION_DIRECTORY = Path(__file__).parent.parent / "translations"
 # 80 mm paper at 203 dpi: the width when a printer profile does not know its own.
 DEFAULT_PAPER_DOTS = 576
 # Pixel sizes for text drawn as an image; 28 px is about the height of the

@@ -12,13 +12,13 @@ from importlib import resources
 
 import redis
 
-from tessera.routing import RoutingPolicy
+from tessera.queue.routing import RoutingPolicy
 
 NUMBER_KEY_SECONDS = 3 * 24 * 3600
 
 
 def _script(name: str) -> str:
-    return resources.files("tessera.lua").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("tessera.queue").joinpath(name).read_text(encoding="utf-8")
 
 
 def site_prefix(site_id: str) -> str:

@@ -25,7 +25,7 @@ from tessera.models import (
     Site,
 )
 
-DEMO_SITE = Path(__file__).parent / "sites" / "demo.yaml"
+DEMO_SITE = Path(__file__).parent / "demo.yaml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Each kind of ticket printer and the settings it cannot do without.

@@ -1,20 +1,8 @@
-"""Languages: which one a page speaks, its direction, and each language's own name."""
+"""Which language a page or an API answer speaks."""
 
-from babel import Locale
 from flask import current_app, g, has_request_context, request
 
-SOURCE_LANGUAGE = "en"  # strings are written in English; catalogues translate them
-
-
-def language_name(code: str) -> str:
-    """A language's name in its own script ("العربية", "ትግርኛ"), as a visitor looks for it."""
-    name = Locale.parse(code).get_display_name(code) or code
-    return name[:1].upper() + name[1:]
-
-
-def direction(code: str) -> str:
-    """'rtl' for languages written right to left, else 'ltr'."""
-    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
+from tessera.languages import SOURCE_LANGUAGE
 
 
 def translated_languages() -> list[str]:

@@ -11,9 +11,9 @@ import socketio as python_socketio
 from flask_login import current_user
 from flask_socketio import SocketIO, join_room, leave_room
 
-from tessera.auth import can_use_counter
 from tessera.models import Counter
 from tessera.stores import stores
+from tessera.web.auth import can_use_counter
 
 NAMESPACE = "/live"
 # Public rooms anyone may join: a site's hall (or one zone of it), and one mobile ticket.

@@ -1,15 +1,12 @@
-"""What visitors see of a site, in their language: its services and its tickets."""
+"""What visitors see of a site, in their language: its services, and the lookups of its parts."""
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from tessera.clock import local_time
-from tessera.engine import QueueEngine, queued_step
 from tessera.errors import InvalidInput, NotFound
-from tessera.estimates import site_forecast
-from tessera.i18n import direction, language_name
-from tessera.models import Category, Service, Site, Step, StepState, Ticket
+from tessera.languages import direction, language_name
+from tessera.models import Category, Device, DeviceKind, Service, Site
 
 
 def translated(texts: dict, language: str, site: Site) -> str:
@@ -23,6 +20,16 @@ def get_site(session: Session, site_id: str) -> Site:
     if site is None:
         raise NotFound(_("There is no site '%(site)s'.", site=site_id))
     return site
+
+
+def get_kiosk(session: Session, site_id: str, kiosk_key: str) -> Device:
+    """An active kiosk of the site, or a 404 that names it."""
+    kiosk = session.scalars(select(Device).where(
+        Device.site_id == site_id, Device.key == kiosk_key, Device.kind == DeviceKind.KIOSK,
+        Device.active)).first()
+    if kiosk is None:
+        raise NotFound(_("There is no kiosk '%(kiosk)s' at this site.", kiosk=kiosk_key))
+    return kiosk
 
 
 def check_language(site: Site, language: str) -> str:
@@ -77,45 +84,3 @@ def catalogue(session: Session, site_id: str, language: str) -> dict:
                      "language": site.language},
             "language": language, "direction": direction(language),
             "languages": site_languages(site), "categories": grouped}
-
-
-def load_ticket(engine: QueueEngine, token: str) -> Ticket:
-    """A ticket by token, with what its status page needs loaded."""
-    with engine.database.session() as session:
-        service = selectinload(Ticket.steps).selectinload(Step.service)
-        ticket = session.scalars(
-            select(Ticket).where(Ticket.token == token)
-            .options(selectinload(Ticket.site),
-                     service.selectinload(Service.texts),
-                     service.selectinload(Service.organisation),
-                     service.selectinload(Service.site),
-                     selectinload(Ticket.steps).selectinload(Step.counter),
-                     # The steps' way back to their ticket comes from the identity map.
-                     selectinload(Ticket.steps).selectinload(Step.ticket))).first()
-    if ticket is None:
-        raise NotFound(_("There is no such ticket."))
-    return ticket
-
-
-def ticket_status(engine: QueueEngine, ticket: Ticket, language: str | None = None) -> dict:
-    """A ticket as its holder sees it: number, journey, place in the queue, wait, desk."""
-    site = ticket.site
-    language = language or ticket.language
-    current = ticket.current_step
-    status = {
-        "number": ticket.number, "state": ticket.state, "language": ticket.language,
-        "needs": list(ticket.needs),
-        "issued_at": local_time(ticket.issued_at, site.timezone).isoformat(),
-        "site": {"id": site.id, "name": translated(site.name, language, site)},
-        "journey": [{"service": service_entry(step.service, language),
-                     "state": step.state.value} for step in ticket.steps],
-        "position": None, "estimated_wait_minutes": None, "counter": None,
-    }
-    if current is not None and current.state == StepState.WAITING:
-        status["position"] = engine.live.ahead_of(site.id, queued_step(current))
-        status["estimated_wait_minutes"] = site_forecast(
-            engine, site.id, must_include=current.id).step_minutes(current.id)
-    if current is not None and current.counter is not None:
-        status["counter"] = {"key": current.counter.key,
-                             "name": translated(current.counter.name, language, site)}
-    return status

@@ -1,18 +1,9 @@
-"""Staff sign-in (Flask-Login sessions, argon2 passwords), bearer tokens, and permissions.
+"""Staff sign-in pages and the session and bearer-token loaders behind `current_user`."""
 
-Staff act only at their own site; a member of staff only at counters that serve
-one of their organisations' services; managers and admins anywhere at their site.
-"""
-
-import datetime as dt
-import hashlib
-import secrets
 from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -23,67 +14,14 @@ from sqlalchemy.orm import Session, selectinload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from tessera.errors import TesseraError
-from tessera.extensions import limiter, login_manager
-from tessera.models import Counter, CounterStatus, Role, Staff, StaffToken
+from tessera.errors import NotFound, TesseraError
+from tessera.models import Counter, CounterStatus, Staff
+from tessera.staff.auth import authenticate, load_staff, staff_for_token
+from tessera.staff.permissions import can_manage, can_use_counter
 from tessera.stores import stores
+from tessera.web.extensions import limiter, login_manager
 
 blueprint = Blueprint("auth", __name__)
-password_hasher = PasswordHasher()
-# Verifying against this when the username is unknown keeps both answers equally slow.
-_UNKNOWN_USER_HASH = password_hasher.hash(secrets.token_hex(16))
-
-
-def _load_staff(session: Session, *conditions) -> Staff | None:
-    return session.scalars(select(Staff).options(selectinload(Staff.organisations))
-                           .where(Staff.active, *conditions)).first()
-
-
-def authenticate(session: Session, username: str, password: str) -> Staff | None:
-    """The active member of staff with these credentials, else None."""
-    staff = _load_staff(session, Staff.username == username)
-    try:
-        password_hasher.verify(staff.password_hash if staff else _UNKNOWN_USER_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if staff is not None and password_hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = password_hasher.hash(password)
-    return staff
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(session: Session, staff: Staff, label: str) -> str:
-    """A new bearer token for a member of staff; shown once, only its hash is stored."""
-    token = secrets.token_urlsafe(32)
-    session.add(StaffToken(staff_id=staff.id, token_hash=_token_hash(token), label=label,
-                           created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
-    return token
-
-
-def staff_for_token(session: Session, token: str) -> Staff | None:
-    """The member of staff a bearer token belongs to, if it is valid."""
-    row = session.scalars(select(StaffToken).where(
-        StaffToken.token_hash == _token_hash(token), StaffToken.revoked.is_(False))).first()
-    return _load_staff(session, Staff.id == row.staff_id) if row else None
-
-
-def can_use_counter(staff: Staff, counter: Counter) -> bool:
-    """Whether `staff` may call and serve at `counter`."""
-    if staff.site_id != counter.site_id:
-        return False
-    if staff.role in (Role.MANAGER, Role.ADMIN):
-        return True
-    organisations = {organisation.id for organisation in staff.organisations}
-    return any(service.organisation_id in organisations for service in counter.services)
-
-
-def can_manage(staff: Staff, site_id: str) -> bool:
-    """Whether `staff` may see a site's manager view."""
-    return staff.site_id == site_id and staff.role in (Role.MANAGER, Role.ADMIN)
-
 
 def staff_required(view):
     """Like login_required, for API views: 401 in the contract's JSON shape."""
@@ -95,6 +33,23 @@ def staff_required(view):
         return view(*arguments, **keywords)
 
     return wrapper
+
+
+def counter_for_staff(session: Session, counter_id: int) -> Counter:
+    """The counter, if the signed-in member of staff may work there (else 404/403)."""
+    counter = session.scalars(select(Counter).where(Counter.id == counter_id).options(
+        selectinload(Counter.services), selectinload(Counter.site))).first()
+    if counter is None or not counter.active:
+        raise NotFound(_("There is no counter %(counter)s.", counter=counter_id))
+    if not can_use_counter(current_user, counter):
+        abort(403, _("You may not work at this desk."))
+    return counter
+
+
+def require_manager(site_id: str) -> None:
+    """403 unless the signed-in member of staff manages `site_id`."""
+    if not can_manage(current_user, site_id):
+        abort(403, _("Only managers of this site may see this."))
 
 
 class SignInForm(FlaskForm):
@@ -157,7 +112,7 @@ def init_auth(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(staff_id: str) -> Staff | None:
         with stores().database.session() as session:
-            return _load_staff(session, Staff.id == int(staff_id))
+            return load_staff(session, Staff.id == int(staff_id))
 
     @login_manager.request_loader
     def load_from_token(incoming) -> Staff | None:

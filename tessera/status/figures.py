@@ -5,11 +5,11 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tessera.catalogue import get_site, translated
 from tessera.clock import epoch, start_of_day
-from tessera.engine import QueueEngine
-from tessera.estimates import site_forecast
 from tessera.models import Counter, Event, Service, Step, StepState
+from tessera.planning.forecast import site_forecast
+from tessera.queue.engine import QueueEngine
+from tessera.sites.catalogue import get_site, translated
 
 
 def live_stats(engine: QueueEngine, site_id: str) -> dict:

@@ -2,15 +2,14 @@
 
 import secrets
 
-from argon2 import PasswordHasher
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.errors import Conflict, InvalidInput, NotFound
 from tessera.models import Organisation, Role, Site, Staff
+from tessera.staff.auth import password_hasher
 
-password_hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
 
 

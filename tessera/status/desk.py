@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tessera.catalogue import translated
 from tessera.clock import epoch
-from tessera.engine import QueueEngine
 from tessera.errors import NotFound
 from tessera.models import Counter, Service, Step, StepState, Ticket
+from tessera.queue.engine import QueueEngine
+from tessera.sites.catalogue import translated
 
 
 def _with_desk_details(query):

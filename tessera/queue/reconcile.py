@@ -7,10 +7,10 @@ from sqlalchemy.orm import selectinload
 
 from tessera.clock import utc_now
 from tessera.database import Database
-from tessera.engine import counter_duty, queued_step
-from tessera.live import LiveState
 from tessera.models import Counter, Site, Step, StepState
-from worker.printing import restore_printing
+from tessera.printing.jobs import restore_printing
+from tessera.queue.engine import counter_duty, queued_step
+from tessera.queue.live import LiveState
 
 
 def reconcile(database: Database, live: LiveState, site_id: str | None = None,

@@ -1,0 +1,16 @@
+"""Every /api/v1 route, one module per resource; the contract is openapi.yaml beside them."""
+
+from flask import Blueprint, jsonify
+
+from tessera.api import calls, catalogue, counters, kiosks, queues, stats, tickets
+from tessera.api.openapi import API_ROOT, openapi_document
+
+blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
+for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats):
+    blueprint.register_blueprint(_resource.blueprint)
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    """The OpenAPI document of the public API."""
+    return jsonify(openapi_document())

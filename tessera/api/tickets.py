@@ -1,0 +1,89 @@
+"""Tickets: issuing (from a kiosk or any front end), a ticket's status, the visitor leaving."""
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from redis.exceptions import RedisError
+
+from tessera.api.openapi import request_body
+from tessera.errors import InvalidInput
+from tessera.printing.jobs import enqueue_print, print_queue
+from tessera.sites.catalogue import check_language, get_kiosk, get_site
+from tessera.status.ticket import load_ticket, ticket_status
+from tessera.stores import stores
+from tessera.web.addresses import mobile_url
+from tessera.web.csrf import public
+from tessera.web.extensions import limiter
+
+blueprint = Blueprint("tickets", __name__)
+
+
+def _kiosk_key() -> str:
+    """Rate limits count per kiosk (the X-Kiosk header names it)."""
+    return "kiosk:" + (request.headers.get("X-Kiosk") or "none")[:64]
+
+
+def _issue_limit_per_kiosk() -> str:
+    return current_app.config["ISSUE_LIMIT_PER_KIOSK"]
+
+
+def _issue_limit_per_address() -> str:
+    return current_app.config["ISSUE_LIMIT_PER_ADDRESS"]
+
+
+@blueprint.post("/sites/<site_id>/tickets")
+@public
+@limiter.limit(_issue_limit_per_kiosk, key_func=_kiosk_key)
+@limiter.limit(_issue_limit_per_address)
+def issue(site_id):
+    """Issue a ticket: {services: [ids], language, needs: []}; Idempotency-Key makes it once."""
+    body = request_body()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 128:
+        raise InvalidInput(_("An Idempotency-Key has 1 to 128 characters."), "invalid_key")
+    kiosk_key = request.headers.get("X-Kiosk")
+    if kiosk_key is not None:
+        # Checked before issuing: a ticket for a kiosk that does not exist could never print.
+        with stores().database.session() as session:
+            get_site(session, site_id)
+            get_kiosk(session, site_id, kiosk_key)
+    engine = stores().engine
+    ticket = engine.issue_ticket(site_id, body["services"], body["language"],
+                                 body.get("needs", []), idempotency_key=key, kiosk=kiosk_key)
+    if kiosk_key is not None:
+        _print(ticket.id, kiosk_key)
+    status = ticket_status(engine, load_ticket(engine, ticket.token))
+    status["token"] = ticket.token
+    status["mobile_url"] = mobile_url(ticket.token)
+    return jsonify(status), 201
+
+
+def _print(ticket_id: int, kiosk_key: str) -> None:
+    """Hand the committed ticket to the print worker; the visitor has it on screen anyway.
+
+    A replayed issue enqueues again on purpose: the job id is the ticket's and a
+    printed ticket never prints twice, so a print job lost with Redis comes back.
+    """
+    try:
+        enqueue_print(print_queue(stores().redis), ticket_id, kiosk_key)
+    except RedisError:
+        current_app.logger.exception("Could not enqueue the print job of ticket %s", ticket_id)
+
+
+@blueprint.get("/tickets/<token>")
+def ticket(token):
+    """A ticket's status, position, estimated wait and desk, in ?language= (default: its own)."""
+    engine = stores().engine
+    found = load_ticket(engine, token)
+    language = request.args.get("language")
+    if language:
+        check_language(found.site, language)
+    return jsonify(ticket_status(engine, found, language))
+
+
+@blueprint.post("/tickets/<token>/cancel")
+@public
+def cancel(token):
+    """The visitor leaves: the ticket's remaining steps are cancelled."""
+    engine = stores().engine
+    engine.cancel(token)
+    return jsonify(ticket_status(engine, load_ticket(engine, token)))

@@ -1,0 +1,16 @@
+"""Facts about languages: each one's own name and its direction of writing."""
+
+from babel import Locale
+
+SOURCE_LANGUAGE = "en"  # strings are written in English; catalogues translate them
+
+
+def language_name(code: str) -> str:
+    """A language's name in its own script ("العربية", "ትግርኛ"), as a visitor looks for it."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def direction(code: str) -> str:
+    """'rtl' for languages written right to left, else 'ltr'."""
+    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"

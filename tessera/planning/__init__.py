@@ -1,0 +1,1 @@
+"""Looking ahead: the wait forecast, and the simulator that replays days of a centre."""

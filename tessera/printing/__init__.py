@@ -1,0 +1,1 @@
+"""Printed tickets: their content, ESC/POS printers, complex-script layout, print jobs."""

@@ -1,0 +1,1 @@
+"""Staff: accounts, sign-in and bearer tokens, and who may do what."""
