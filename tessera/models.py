@@ -107,29 +107,31 @@ class Site(Base):
     counters: Mapped[list["Counter"]] = relationship(back_populates="site")
 
 
-class Organisation(Base):
+class SitePart:
+    """A part of one site that the site file names by a key, unique within the site."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(64))
+
+
+class Organisation(SitePart, Base):
     """A partner agency working at a site."""
 
     __tablename__ = "organisation"
     __table_args__ = (UniqueConstraint("site_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
-    key: Mapped[str] = mapped_column(String(64))
     name: Mapped[dict] = mapped_column(JSON)
 
     site: Mapped[Site] = relationship(back_populates="organisations")
 
 
-class Category(Base):
+class Category(SitePart, Base):
     """A group of services on the kiosk, with an icon; may have a parent."""
 
     __tablename__ = "category"
     __table_args__ = (UniqueConstraint("site_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
-    key: Mapped[str] = mapped_column(String(64))
     icon: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
@@ -152,15 +154,12 @@ staff_organisation = Table(
 )
 
 
-class Service(Base):
+class Service(SitePart, Base):
     """Something a visitor can ask for, offered by one organisation."""
 
     __tablename__ = "service"
     __table_args__ = (UniqueConstraint("site_id", "key"), UniqueConstraint("site_id", "prefix"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
-    key: Mapped[str] = mapped_column(String(64))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
     prefix: Mapped[str] = mapped_column(String(16))
@@ -237,15 +236,12 @@ class StaffToken(Base):
     staff: Mapped[Staff] = relationship()
 
 
-class Counter(Base):
+class Counter(SitePart, Base):
     """A desk where staff serve; its duty columns say who serves what today."""
 
     __tablename__ = "counter"
     __table_args__ = (UniqueConstraint("site_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
-    key: Mapped[str] = mapped_column(String(64))
     name: Mapped[dict] = mapped_column(JSON)
     zone: Mapped[str | None] = mapped_column(String(64))
     # Languages the staff usually at this desk speak: the default for a duty.
@@ -354,15 +350,12 @@ class DeviceKind(enum.StrEnum):
     DISPLAY = "display"
 
 
-class Device(Base):
+class Device(SitePart, Base):
     """A registered kiosk or display; a kiosk's settings name its ticket printer."""
 
     __tablename__ = "device"
     __table_args__ = (UniqueConstraint("site_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
-    key: Mapped[str] = mapped_column(String(64))
     kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind, "device_kind"))
     # For a kiosk: {"printer": {"type": "file" | "network" | ..., ...}}; see SCHEMA.md.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
