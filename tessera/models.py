@@ -82,10 +82,12 @@ class StepState(enum.StrEnum):
     NO_SHOW = "no_show"
     REFERRED = "referred"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the service day closed before the step was served
 
 
 ACTIVE_STEP_STATES = (StepState.WAITING, StepState.CALLED, StepState.SERVING)
-FINAL_STEP_STATES = (StepState.DONE, StepState.NO_SHOW, StepState.REFERRED, StepState.CANCELLED)
+FINAL_STEP_STATES = (StepState.DONE, StepState.NO_SHOW, StepState.REFERRED, StepState.CANCELLED,
+                     StepState.EXPIRED)
 
 
 class Site(Base):
@@ -99,7 +101,13 @@ class Site(Base):
     language: Mapped[str] = mapped_column(String(16))
     languages: Mapped[list] = mapped_column(JSON)
     unchecked_translations: Mapped[list] = mapped_column(JSON, default=list)
+    # Local times per weekday (tessera/sites/hours.py), holidays, and how long before
+    # each closing walk-in issuing stops.
     opening_hours: Mapped[dict] = mapped_column(JSON, default=dict)
+    closed_dates: Mapped[list] = mapped_column(JSON, default=list)
+    walk_in_stop_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # The last service day that has been closed (every step ended, every desk closed).
+    closed_through: Mapped[dt.date | None] = mapped_column(Date)
     recall_limit: Mapped[int] = mapped_column(Integer, default=2)
 
     organisations: Mapped[list["Organisation"]] = relationship(back_populates="site")
@@ -211,6 +219,8 @@ class Staff(UserMixin, Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
     password_hash: Mapped[str] = mapped_column(String(200))
     languages: Mapped[list] = mapped_column(JSON, default=list)
+    # The language of the staff pages, chosen by the member of staff (None: the site's).
+    page_language: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     organisations: Mapped[list[Organisation]] = relationship(secondary=staff_organisation)
@@ -301,7 +311,7 @@ class Ticket(Base):
         if current is not None:
             return current.state.value
         states = {step.state for step in self.steps}
-        for ending in (StepState.NO_SHOW, StepState.CANCELLED):
+        for ending in (StepState.EXPIRED, StepState.NO_SHOW, StepState.CANCELLED):
             if ending in states:
                 return ending.value
         return StepState.DONE.value

@@ -82,6 +82,11 @@ def test_reloading_an_edited_file_updates_in_place(database, tmp_path):
     (lambda d: d["counters"]["desk-1"].update(languages=["xx"]), "counters.desk-1"),
     (lambda d: d["counters"]["desk-3"].update(zone="Upper Hall"), "counters.desk-3: 'zone'"),
     (lambda d: d.update(opening_hours={"mon": ["9-5"]}), "opening_hours.mon"),
+    (lambda d: d.update(opening_hours={"mon": ["17:00-09:00"]}), "opening_hours.mon"),
+    (lambda d: d.update(opening_hours={"monday": ["09:00-17:00"]}), "'opening_hours' keys"),
+    (lambda d: d.update(closed_dates=["25 December"]), "'closed_dates'"),
+    (lambda d: d.update(walk_in_stop_minutes=-5), "'walk_in_stop_minutes'"),
+    (lambda d: d.update(walk_in_stop_minutes="15"), "'walk_in_stop_minutes'"),
 ])
 def test_invalid_site_files_are_refused_clearly(tmp_path, edit, message):
     document = yaml.safe_load((SITES / "small.yaml").read_text(encoding="utf-8"))
@@ -90,6 +95,19 @@ def test_invalid_site_files_are_refused_clearly(tmp_path, edit, message):
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     with pytest.raises(SiteFileError, match=message.replace("(", r"\(")):
         read_site_file(path)
+
+
+def test_closed_dates_and_the_walk_in_stop_are_loaded(tmp_path, database):
+    document = yaml.safe_load((SITES / "small.yaml").read_text(encoding="utf-8"))
+    document.update(closed_dates=["2026-12-25", "2026-01-01"], walk_in_stop_minutes=15)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with database.session() as session:
+        load_site(session, read_site_file(path))
+    with database.session() as session:
+        site = session.get(Site, "small")
+        assert site.closed_dates == ["2026-01-01", "2026-12-25"]
+        assert site.walk_in_stop_minutes == 15
 
 
 def test_unreadable_files(tmp_path):

@@ -6,6 +6,7 @@ still refer to them, so nothing is deleted). The format is described in
 tessera/sites/SCHEMA.md.
 """
 
+import datetime as dt
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,9 +25,9 @@ from tessera.models import (
     ServiceText,
     Site,
 )
+from tessera.sites.hours import WEEKDAYS, parse_interval
 
 DEMO_SITE = Path(__file__).parent / "demo.yaml"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Each kind of ticket printer and the settings it cannot do without.
 PRINTER_SETTINGS = {
@@ -37,7 +38,6 @@ PRINTER_SETTINGS = {
     "cups": ("name",),
     "dummy": (),
 }
-HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
 
 class SiteFileError(ValueError):
@@ -66,6 +66,33 @@ def _section(document: dict, name: str) -> dict:
     return section
 
 
+def _check_hours(document: dict) -> None:
+    hours = document.get("opening_hours") or {}
+    _require(isinstance(hours, dict) and set(hours) <= set(WEEKDAYS),
+             f"'opening_hours' keys must be among {', '.join(WEEKDAYS)}")
+    for day, spans in hours.items():
+        _require(isinstance(spans, list) and all(
+            isinstance(s, str) and parse_interval(s) is not None for s in spans),
+            f"opening_hours.{day}: expected a list of intervals like "
+            f"[\"09:00-12:30\", \"13:30-17:00\"] (an end of 24:00 is midnight)")
+    closed = document.get("closed_dates") or []
+    _require(isinstance(closed, list) and all(_is_date(day) for day in closed),
+             "'closed_dates' must be a list of dates like \"2026-12-25\"")
+    stop = document.get("walk_in_stop_minutes", 0)
+    _require(isinstance(stop, int) and not isinstance(stop, bool) and 0 <= stop <= 240,
+             "'walk_in_stop_minutes' must be a whole number of minutes from 0 to 240")
+
+
+def _is_date(value) -> bool:
+    if isinstance(value, dt.date):
+        return True  # YAML reads an unquoted 2026-12-25 as a date
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def read_site_file(path: str | Path) -> dict:
     """Parse and validate a site file; raises SiteFileError with a clear message."""
     try:
@@ -89,13 +116,7 @@ def read_site_file(path: str | Path) -> dict:
              "'languages' must be a list that includes the site 'language'")
     _texts(document.get("name"), "name", language)
     _require(isinstance(document.get("recall_limit", 2), int), "'recall_limit' must be a number")
-    hours = document.get("opening_hours") or {}
-    _require(isinstance(hours, dict) and set(hours) <= set(WEEKDAYS),
-             f"'opening_hours' keys must be among {', '.join(WEEKDAYS)}")
-    for day, spans in hours.items():
-        _require(isinstance(spans, list) and all(isinstance(s, str) and HOURS.match(s)
-                                                 for s in spans),
-                 f"opening_hours.{day}: expected a list like [\"09:00-17:00\"]")
+    _check_hours(document)
 
     organisations = _section(document, "organisations")
     for key, organisation in organisations.items():
@@ -169,6 +190,8 @@ def load_site(session: Session, document: dict) -> Site:
     site.languages = list(document["languages"])
     site.unchecked_translations = list(document.get("unchecked_translations") or [])
     site.opening_hours = document.get("opening_hours") or {}
+    site.closed_dates = sorted(str(day) for day in document.get("closed_dates") or [])
+    site.walk_in_stop_minutes = document.get("walk_in_stop_minutes", 0)
     site.recall_limit = document.get("recall_limit", 2)
     session.add(site)
     session.flush()
