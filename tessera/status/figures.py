@@ -12,6 +12,10 @@ from tessera.queue.engine import QueueEngine
 from tessera.sites.catalogue import get_site, translated
 
 
+# The events that end a step the desk served.
+SERVED_EVENTS = ("finished", "referred")
+
+
 def live_stats(engine: QueueEngine, site_id: str) -> dict:
     """Per service: waiting, longest current wait, estimate, today's mean wait and service level.
 
@@ -27,13 +31,15 @@ def live_stats(engine: QueueEngine, site_id: str) -> dict:
             select(Service).where(Service.site_id == site_id, Service.active)
             .options(selectinload(Service.texts), selectinload(Service.site))
             .order_by(Service.position)).all()
-        # A wait ends at the first call; a visitor is served when their step finishes
-        # (a no-show was called, not served).
+        # A wait ends at the first call. A visitor is served when the desk ends their
+        # step by finishing it or by referring them on (they were at the desk either
+        # way); a no-show was called, not served.
         waits_today, served_today = defaultdict(list), defaultdict(int)
         for service_id, kind, data in session.execute(
                 select(Step.service_id, Event.kind, Event.data)
                 .join(Step, Step.id == Event.step_id)
-                .where(Event.site_id == site_id, Event.kind.in_(("called", "finished")),
+                .where(Event.site_id == site_id,
+                       Event.kind.in_(("called", *SERVED_EVENTS)),
                        Event.at >= start_of_day(now, site.timezone))):
             if kind == "called":
                 waits_today[service_id].append(data["waited_seconds"] / 60)
