@@ -4,7 +4,7 @@
 
 Side by side in one run, one thread per counter (issue 2, item 6): a bare
 EVALSHA of `return 1`; the routing script alone, LiveState.call_next
-(tessera/lua/call_next.lua), no SQL; and QueueEngine.call_next -> start ->
+(tessera/queue/call_next.lua), no SQL; and QueueEngine.call_next -> start ->
 finish, while issuing threads issue. Each measurement is divided by the
 baselines just before and after it, as the load of a small shared machine
 drifts. The SQL event log must then show no step called twice and no counter
@@ -37,7 +37,8 @@ from sqlalchemy import create_engine, func, select, text
 from tessera.database import Database
 from tessera.migrate import upgrade
 from tessera.models import Counter, Event, Step, StepState, Ticket
-from tessera.queue.engine import QueueEngine, counter_duty
+from tessera.queue.base import counter_duty
+from tessera.queue.engine import QueueEngine
 from tessera.queue.live import Duty, LiveState, QueuedStep, ServiceQueue
 from tessera.queue.routing import TESSERA
 from tessera.sites.loader import load_site

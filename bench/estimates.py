@@ -8,10 +8,10 @@ routing policy, exactly as the simulator's "tessera" run does. At the moment
 each step joins its queue, at arrival or at referral, two estimates of its
 wait are taken, as a visitor would be given them:
 
-- Tessera's: tessera.estimates.forecast() on the simulation's own site and
+- Tessera's: tessera.planning.forecast.forecast() on the simulation's own site and
   live state, with each service's mean handling time learned as the live
   system learns it, from the steps finished so far that simulated day
-  blended with the configured mean (estimates.blended_handling_minutes);
+  blended with the configured mean (forecast.blended_handling_minutes);
   the estimate is the forecast's for that very step.
 - The naive one: the people ahead of the step in its service's queue x the
   configured mean handling time / the desks serving the service.
@@ -46,18 +46,12 @@ from pathlib import Path
 
 import redis
 
+from tessera.planning.day import WaitingStep, run_day
 from tessera.planning.forecast import blended_handling_minutes, forecast, naive_wait_minutes
-from tessera.planning.simulator import (
-    DAY_ONE_OPENING,
-    SECONDS_PER_DAY,
-    Scenario,
-    ScriptRouting,
-    WaitingStep,
-    load_scenario,
-    run_day,
-    run_policy,
-    sample_day,
-)
+from tessera.planning.routings import ScriptRouting
+from tessera.planning.sampling import sample_day
+from tessera.planning.scenario import Scenario, load_scenario
+from tessera.planning.simulator import DAY_ONE_OPENING, SECONDS_PER_DAY, run_policy
 from tessera.queue.live import LiveState, QueuedStep, ServiceQueue
 from tessera.queue.routing import TESSERA
 

@@ -55,8 +55,8 @@ from tessera.migrate import upgrade
 from tessera.models import Counter, Service
 from tessera.sites.loader import load_site
 from tessera.staff.accounts import create_staff
-from tessera.stores import Stores
 from tessera.staff.auth import issue_token
+from tessera.stores import Stores
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"

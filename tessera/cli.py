@@ -132,7 +132,7 @@ def create_staff_command(site_id, username, display_name, role, languages, organ
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def simulate(scenario, days, as_json):
     """Replay simulated days under each routing policy and compare them."""
-    from tessera.planning.simulator import render_table
+    from tessera.planning.report import render_table
     from tessera.planning.simulator import simulate as run
     from tessera.queue.live import LiveState
 

@@ -4,18 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from tessera.planning.simulator import (
-    MIN_REPOLL_SECONDS,
-    POLICIES,
-    FifoPerDesk,
-    ScriptRouting,
-    Visit,
-    load_scenario,
-    render_table,
-    run_day,
-    sample_day,
-    simulate,
-)
+from tessera.planning.day import run_day
+from tessera.planning.report import render_table
+from tessera.planning.routings import MIN_REPOLL_SECONDS, FifoPerDesk, ScriptRouting
+from tessera.planning.sampling import Visit, sample_day
+from tessera.planning.scenario import load_scenario
+from tessera.planning.simulator import POLICIES, simulate
 from tessera.queue.routing import LONGEST_WAIT_FIRST, TESSERA
 
 REFERENCE = Path(__file__).parent.parent.parent / "shared" / "scenarios" / "oss-reference.yaml"

@@ -1,7 +1,7 @@
 """Wait estimates: one forecast, shown everywhere (kiosk, mobile ticket, display, manager).
 
 The forecast replays the coming calls through the live routing script itself
-(tessera/lua/call_next.lua) on a scratch copy of a site's live state: each desk
+(tessera/queue/call_next.lua) on a scratch copy of a site's live state: each desk
 on duty calls when it is next free, busy desks when their current visitor is
 expected to leave, each service taking the mean handling time learned from
 today's events (the site file's default until a few visits have been timed).
