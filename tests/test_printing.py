@@ -30,30 +30,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tessera.models import Device, Event, Service, Step, Ticket
+from tessera.printing.content import (
+    BRING,
+    PEOPLE_AHEAD,
+    SCAN_QR,
+    YOUR_NUMBER,
+    Block,
+    Line,
+    build_printout,
+)
+from tessera.printing.devices import printer_from_settings
+from tessera.printing.escpos import block_prints_as_text, print_block, render_ticket
 from tessera.printing.jobs import (
     PrintFailed,
     enqueue_print,
     print_job_id,
     print_queue,
 )
-from tessera.printing.printout import (
-    BRING,
-    FONT_DIRECTORY,
-    MARGIN,
-    PEOPLE_AHEAD,
-    SCAN_QR,
-    TEXT_SIZE,
-    YOUR_NUMBER,
-    Block,
-    Line,
-    block_prints_as_text,
-    build_printout,
-    print_block,
-    printer_from_settings,
-    render_block_image,
-    render_preview_png,
-    render_ticket,
-)
+from tessera.printing.preview import render_preview_png
+from tessera.printing.raster import FONT_DIRECTORY, MARGIN, TEXT_SIZE, render_block_image
 from worker.printing import print_ticket
 
 DATA = Path(__file__).parent / "data"

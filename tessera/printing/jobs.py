@@ -124,12 +124,9 @@ def print_once(stores, ticket_id: int, kiosk_key: str,
     recording the printer's status and a `print_failed` event, so RQ retries.
     `announce(site, kiosk, status)` tells the staff pages of a changed status.
     """
-    from tessera.printing.printout import (
-        build_printout,
-        preview_path,
-        profile_paper_width,
-        render_preview_png,
-    )
+    from tessera.printing.content import build_printout
+    from tessera.printing.devices import profile_paper_width
+    from tessera.printing.preview import preview_path, render_preview_png
 
     with stores.database.session() as session:
         ticket = session.scalars(
@@ -212,7 +209,8 @@ def ticket_print_state(session: Session, ticket_id: int) -> str:
 def _send(settings: dict, printout) -> None:
     """Open the printer, make sure it can print, print, and close (which flushes a
     file and submits a CUPS job)."""
-    from tessera.printing.printout import printer_from_settings, printer_problem, render_ticket
+    from tessera.printing.devices import printer_from_settings, printer_problem
+    from tessera.printing.escpos import render_ticket
 
     printer = printer_from_settings(settings)
     try:
