@@ -6,7 +6,8 @@ import redis
 from flask import Flask, current_app
 
 from tessera.database import Database
-from tessera.queue.engine import Publisher, QueueEngine, publish_nothing
+from tessera.queue.base import Publisher, publish_nothing
+from tessera.queue.engine import QueueEngine
 from tessera.queue.live import LiveState
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tessera.errors import Conflict, InvalidInput, NotFound
 from tessera.models import Event, Step, StepState, Ticket
-from tessera.queue.engine import ACTIVE_STEP_INDEX_NAMES
+from tessera.queue.calling import ACTIVE_STEP_INDEX_NAMES
 from tessera.queue.live import queue_key
 
 

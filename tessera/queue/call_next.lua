@@ -1,7 +1,8 @@
 -- Call next: pick the best waiting step for one counter and claim it, atomically.
 --
--- This is Tessera's routing policy, the only copy of it: the live engine and
--- the simulator both run this script (tessera/routing.py holds the weights).
+-- This is Tessera's routing policy, the only copy of it: the live engine, the
+-- wait forecast and the simulator all run this script (tessera/queue/routing.py
+-- holds the weights).
 -- Running inside Redis makes choosing and claiming one step, so no two
 -- counters can ever get the same step and a counter never holds two.
 --
@@ -14,7 +15,7 @@
 --              with services in the order of KEYS[2..n]
 --
 -- Queue members are "step id|language|flags|appointment due", flags holding
--- "p" for a priority need. Returns a JSON object (see tessera/live.py).
+-- "p" for a priority need. Returns a JSON object (see tessera/queue/live.py).
 
 local now = tonumber(ARGV[1])
 local counter_id = ARGV[2]

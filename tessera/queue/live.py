@@ -1,6 +1,6 @@
 """The live state in Redis: service queues, counter duties and ticket numbering.
 
-Everything here can be rebuilt from SQL (tessera/reconcile.py), so Redis may
+Everything here can be rebuilt from SQL (tessera/queue/reconcile.py), so Redis may
 be flushed at any moment. Keys carry the site as a hash tag,
 `tessera:{<site>}:...`, so one site's keys stay in one slot.
 """

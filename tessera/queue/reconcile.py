@@ -9,7 +9,7 @@ from tessera.clock import utc_now
 from tessera.database import Database
 from tessera.models import Counter, Site, Step, StepState
 from tessera.printing.jobs import restore_printing
-from tessera.queue.engine import counter_duty, queued_step
+from tessera.queue.base import counter_duty, queued_step
 from tessera.queue.live import LiveState
 
 

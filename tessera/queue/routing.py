@@ -1,19 +1,20 @@
 """The routing policy's weights: who a counter calls next.
 
-The policy itself is one Lua function (tessera/lua/call_next.lua), run inside
-Redis by the live engine and by the simulator alike. A waiting step's
-*effective wait* is the time the visit has waited (a referral keeps the
-visit's arrival time), plus boosts for a priority need, a due appointment, a
-language the counter's staff speak (where that can change who serves the
-visitor) and a service no other counter on duty serves, plus urgency as the
-wait nears the service's target. The counter takes the step with the highest
-effective wait, except that a step whose visitor shares no language with this
-counter may be *held* briefly for a colleague who does and who will be free
-soon. Boosts are bounded and waiting grows without bound, so nobody starves.
+The policy itself is one Lua function (tessera/queue/call_next.lua), run
+inside Redis by the live engine, by the wait forecast and by the simulator
+alike. A waiting step's *effective wait* is the time the visit has waited (a
+referral keeps the visit's arrival time), plus boosts for a priority need, a
+due appointment, a language the counter's staff speak (where that can change
+who serves the visitor) and a service no other counter on duty serves, plus
+urgency as the wait nears the service's target. The counter takes the step
+with the highest effective wait, except that a step whose visitor shares no
+language with this counter may be *held* briefly for a colleague who does and
+who will be free soon. Boosts are bounded and waiting grows without bound, so
+nobody starves.
 
-The weights are tuned with the simulator (tessera/simulator.py) on the
-reference day, ../shared/scenarios/oss-reference.yaml: see
-BENCHMARKS-simulation.md for the figures and the reasons.
+The weights are tuned with the simulator (tessera/planning/simulator.py) on the
+reference day, ../shared/scenarios/oss-reference.yaml: see BENCHMARKS.md
+(Routing: a simulated day) for the figures and the reasons.
 """
 
 from dataclasses import asdict, dataclass, replace

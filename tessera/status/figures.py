@@ -11,7 +11,6 @@ from tessera.planning.forecast import site_forecast
 from tessera.queue.engine import QueueEngine
 from tessera.sites.catalogue import get_site, translated
 
-
 # The events that end a step the desk served.
 SERVED_EVENTS = ("finished", "referred")
 

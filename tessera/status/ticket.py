@@ -8,7 +8,8 @@ from tessera.clock import local_time
 from tessera.errors import NotFound
 from tessera.models import Service, Step, StepState, Ticket
 from tessera.planning.forecast import site_forecast
-from tessera.queue.engine import QueueEngine, queued_step
+from tessera.queue.base import queued_step
+from tessera.queue.engine import QueueEngine
 from tessera.sites.catalogue import service_entry, translated
 
 
