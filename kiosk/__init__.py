@@ -1,8 +1,12 @@
 """The kiosk: touch pages where visitors take a ticket (issuing itself is the API's)."""
 
 from flask import Blueprint, abort, current_app, g, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
+from tessera.languages import direction
 from tessera.sites.catalogue import catalogue, check_language, get_kiosk, get_site
+from tessera.sites.hours import OpeningHours, opening_words
 from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores
 from tessera.web.addresses import mobile_url
@@ -22,9 +26,28 @@ def _page(site_id: str, kiosk_key: str, language: str | None = None) -> dict:
 
 @blueprint.get("/kiosk/<site_id>/<kiosk_key>")
 def choose_language(site_id, kiosk_key):
-    """First screen: the site's languages, each in its own script."""
-    return render_template("kiosk/languages.html", page=_page(site_id, kiosk_key),
-                           kiosk=kiosk_key)
+    """First screen: the site's languages, each in its own script; or, outside the opening
+    hours, that the centre is closed and when it opens, in every language."""
+    page = _page(site_id, kiosk_key)
+    with stores().database.session() as session:
+        closed = closed_notices(get_site(session, site_id), stores().engine.clock())
+    return render_template("kiosk/languages.html", page=page, kiosk=kiosk_key, closed=closed)
+
+
+def closed_notices(site, now) -> list[dict] | None:
+    """None while walk-in tickets are issued; else the closed notice in each site language."""
+    hours = OpeningHours.of(site)
+    if hours.accepts_walk_in(now):
+        return None
+    opens = hours.next_opening(now)
+    notices = []
+    for language in site.languages:
+        with force_locale(language):
+            text = (_("The centre is closed now. It opens again on %(day)s at %(time)s.",
+                      **opening_words(opens, site.timezone, language))
+                    if opens else _("The centre is closed now."))
+        notices.append({"language": language, "direction": direction(language), "text": text})
+    return notices
 
 
 @blueprint.get("/kiosk/<site_id>/<kiosk_key>/<language>")

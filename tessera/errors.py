@@ -7,15 +7,17 @@ class TesseraError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str, code: str | None = None, **details):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        # Facts a client can act on beside the message, e.g. when a closed centre opens.
+        self.details = details
 
     def as_dict(self) -> dict:
         """The API's error body."""
-        return {"error": {"code": self.code, "message": self.message}}
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
 
 
 class NotFound(TesseraError):

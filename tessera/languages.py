@@ -1,6 +1,7 @@
 """Facts about languages: each one's own name and its direction of writing."""
 
 from babel import Locale
+from flask_babel import get_locale
 
 SOURCE_LANGUAGE = "en"  # strings are written in English; catalogues translate them
 
@@ -14,3 +15,9 @@ def language_name(code: str) -> str:
 def direction(code: str) -> str:
     """'rtl' for languages written right to left, else 'ltr'."""
     return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
+
+
+def current_language() -> str:
+    """The language messages are written in now: the request's locale, else English."""
+    locale = get_locale()  # None outside a request
+    return str(locale) if locale else SOURCE_LANGUAGE

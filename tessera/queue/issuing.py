@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from tessera.clock import service_day
+from tessera.clock import local_time, service_day
 from tessera.errors import Conflict, InvalidInput, NotFound
 from tessera.events import record_event
+from tessera.languages import current_language
 from tessera.models import Service, Site, Step, StepState, Ticket
 from tessera.queue.base import EngineBase, queued_step
+from tessera.sites.hours import OpeningHours, opening_words
 
 NEEDS = ("priority", "interpreter")
 NUMBER_ATTEMPTS = 5
@@ -77,11 +79,24 @@ class Issuing(EngineBase):
             self.live.enqueue(site_id, queued_step(ticket.steps[0]))
         return ticket
 
+    def _check_open(self, site: Site) -> None:
+        """Walk-in tickets are issued only within the opening hours, not just before a close."""
+        hours, now = OpeningHours.of(site), self.clock()
+        if hours.accepts_walk_in(now):
+            return
+        opens = hours.next_opening(now)
+        if opens is None:
+            raise Conflict(_("The centre is closed now."), "closed", opens_at=None)
+        raise Conflict(_("The centre is closed now. It opens again on %(day)s at %(time)s.",
+                         **opening_words(opens, site.timezone, current_language())),
+                       "closed", opens_at=local_time(opens, site.timezone).isoformat())
+
     def _validate_issue(self, session: Session, site_id: str, service_ids: Sequence[int],
                         language: str, needs: Sequence[str]) -> tuple[Site, list[Service]]:
         site = session.get(Site, site_id)
         if site is None:
             raise NotFound(_("There is no site '%(site)s'.", site=site_id))
+        self._check_open(site)
         if not service_ids:
             raise InvalidInput(_("Choose at least one service."), "empty_journey")
         if len(service_ids) > self.max_services:

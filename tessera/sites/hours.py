@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton, format_time
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK_TIME = r"([01]\d|2[0-3]):[0-5]\d"
 INTERVAL = re.compile(rf"^(?P<start>{CLOCK_TIME})-(?P<end>{CLOCK_TIME}|24:00)$")
@@ -89,6 +91,13 @@ class OpeningHours:
         """When the service day `day` closes (naive UTC), or None if it does not open."""
         spans = self.intervals(day)
         return spans[-1][1] if spans else None
+
+
+def opening_words(moment: dt.datetime, timezone: str, language: str) -> dict[str, str]:
+    """A naive UTC moment as a visitor reads it in `language`: {"day": ..., "time": ...}."""
+    aware, zone = moment.replace(tzinfo=dt.UTC), ZoneInfo(timezone)
+    return {"day": format_skeleton("MMMMEEEEd", aware, tzinfo=zone, locale=language),
+            "time": format_time(aware, "short", tzinfo=zone, locale=language)}
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -20,7 +20,7 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(error: TesseraError):
         if not request.path.startswith(API_PREFIX):
             return render_template("error.html", message=error.message), error.status
-        return error_response(error.status, error.code, error.message)
+        return jsonify(error.as_dict()), error.status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
