@@ -95,6 +95,38 @@ def reconcile_command(site_id):
                        f"{counts['print_jobs']} print jobs resumed")
 
 
+@cli.command("close-day")
+@click.option("--site", "site_id", help="Only this site (default: every site).")
+def close_day_command(site_id):
+    """End today's service day now: waiting steps expire, every free desk closes."""
+    from sqlalchemy import select
+
+    from tessera.models import Site
+
+    with connected_stores() as stores:
+        with stores.database.session() as session:
+            site_ids = [site_id] if site_id else list(session.scalars(select(Site.id)))
+            if site_id and session.get(Site, site_id) is None:
+                _fail(f"There is no site '{site_id}'.")
+        for site in site_ids:
+            result = stores.engine.close_day(site)
+            click.echo(f"{site}: day {result['day']} closed, {result['expired']} steps expired, "
+                       f"{result['desks_closed']} desks closed"
+                       + ("" if result["closed"] else " (a visitor is still being served)"))
+
+
+@cli.command()
+def scheduler():
+    """Enqueue the periodic jobs (closing service days each minute) for the workers."""
+    import redis
+    from rq.cron import CronScheduler
+
+    with redis_url() as url:
+        cron = CronScheduler(connection=redis.Redis.from_url(url))
+        cron.load_config_from_file(Config.SCHEDULE_MODULE)
+        cron.start()
+
+
 @cli.command("create-staff")
 @click.option("--site", "site_id", required=True)
 @click.option("--username", required=True)
@@ -176,6 +208,8 @@ def up(demo):
         stores = Stores.connect(Config.DATABASE_URL, url)
         if demo:
             _create_demo_accounts(stores)
+        # A day left open while nothing ran (a night's power cut) ends before anyone queues.
+        stores.engine.close_ended_days()
         for site, counts in reconcile(stores.database, stores.live).items():
             click.echo(f"Reconciled {site}: {counts['waiting']} waiting.")
         stores.database.engine.dispose()

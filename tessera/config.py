@@ -36,6 +36,8 @@ class Config:
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
     # The packages of the page blueprints the app factory registers.
     PAGE_BLUEPRINTS = ("kiosk", "display", "counter", "manager")
+    # The RQ cron configuration of the periodic jobs (`python -m tessera scheduler`).
+    SCHEDULE_MODULE = "worker.schedule"
     # Strings are written in English; pages speak the visitor's language.
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")

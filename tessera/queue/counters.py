@@ -76,9 +76,11 @@ class Counters(EngineBase):
                 self._change(session, active, (StepState.CALLED,), StepState.WAITING, now,
                              "returned", values={"counter_id": None, "staff_id": None})
                 requeued = queued_step(active)
-            counter.status = status
             record_event(session, counter.site_id, kind, now, counter_id=counter.id,
                          staff_id=counter.staff_id)
+            counter.status = status
+            if status == CounterStatus.CLOSED:
+                counter.staff_id = None  # a closed desk names nobody
             duty = counter_duty(session, counter)
         if requeued is not None:
             self.live.enqueue(counter.site_id, requeued)

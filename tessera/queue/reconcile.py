@@ -5,9 +5,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tessera.clock import utc_now
+from tessera.clock import service_day, utc_now
 from tessera.database import Database
-from tessera.models import Counter, Site, Step, StepState
+from tessera.models import Counter, Site, Step, StepState, Ticket
 from tessera.printing.jobs import restore_printing
 from tessera.queue.base import counter_duty, queued_step
 from tessera.queue.live import LiveState
@@ -24,12 +24,15 @@ def reconcile(database: Database, live: LiveState, site_id: str | None = None,
     now = now or utc_now()
     summary = {}
     with database.session() as session:
-        site_ids = [site_id] if site_id else list(session.scalars(select(Site.id)))
-        for site in site_ids:
+        sites = session.scalars(select(Site).where(Site.id == site_id) if site_id
+                                else select(Site)).all()
+        for row in sites:
+            site = row.id
+            # Only today's steps queue: an earlier day's leftovers wait for close-day.
             waiting = session.scalars(
                 select(Step).join(Step.ticket).options(selectinload(Step.ticket))
-                .where(Step.state == StepState.WAITING,
-                       Step.ticket.has(site_id=site))).all()
+                .where(Step.state == StepState.WAITING, Ticket.site_id == site,
+                       Ticket.service_day == service_day(now, row.timezone))).all()
             counters = session.scalars(
                 select(Counter).where(Counter.site_id == site, Counter.active)).all()
             duties = {counter.id: counter_duty(session, counter) for counter in counters}

@@ -5,6 +5,7 @@ Events are hints (DESIGN invariant 5): a page that receives one, or that
 desks, never names.
 """
 
+import logging
 import re
 
 import socketio as python_socketio
@@ -14,6 +15,8 @@ from flask_socketio import SocketIO, join_room, leave_room
 from tessera.models import Counter
 from tessera.stores import stores
 from tessera.web.auth import can_use_counter
+
+logger = logging.getLogger(__name__)
 
 NAMESPACE = "/live"
 # Public rooms anyone may join: a site's hall (or one zone of it), and one mobile ticket.
@@ -60,6 +63,24 @@ class SocketPublisher:
     def __call__(self, event: str, payload: dict, rooms: list[str]) -> None:
         """Emit `event` with `payload` to the rooms, once to a client in several of them."""
         self.socketio.emit(event, payload, to=rooms, namespace=NAMESPACE)
+
+
+class QueuePublisher:
+    """The engine's publisher in a process with no Socket.IO server (a worker job).
+
+    A write-only manager puts the events on the message queue the web processes
+    listen to. Events are hints, so one that cannot be sent is logged, not raised.
+    """
+
+    def __init__(self, redis_url: str, channel: str):
+        self.manager = message_queue(redis_url, channel, write_only=True)
+
+    def __call__(self, event: str, payload: dict, rooms: list[str]) -> None:
+        """Emit `event` with `payload` to the rooms through the message queue."""
+        try:
+            self.manager.emit(event, payload, namespace=NAMESPACE, room=rooms)
+        except Exception:  # pages re-read the state on their next event or reconnect
+            logger.exception("Could not publish %s to %s", event, rooms)
 
 
 def register_handlers(socketio: SocketIO) -> None:

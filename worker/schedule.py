@@ -1,0 +1,16 @@
+"""The periodic jobs, in RQ's cron configuration form.
+
+`python -m tessera scheduler` loads this module (registering into RQ's cron
+registry is its one effect, which is why nothing else imports it) and enqueues
+each job on time for the workers.
+"""
+
+from rq import cron
+
+from worker.days import close_ended_days
+
+# Closing a day is idempotent and cheap when nothing is due, so looking every
+# minute closes each site within a minute of its closing time.
+DAY_CHECK_SECONDS = 60
+
+cron.register(close_ended_days, "default", interval=DAY_CHECK_SECONDS)
