@@ -2,6 +2,7 @@
 // Texts come from data-* attributes rendered through Babel.
 
 import { latest } from "../static/latest.js";
+import { live } from "../static/live.js";
 
 const page = document.querySelector("[data-workstation]");
 const status = page.querySelector("[data-status]");
@@ -127,12 +128,9 @@ document.addEventListener("keydown", (event) => {
 
 render(JSON.parse(page.querySelector("[data-initial]").textContent));
 
-const socket = io("/live", { transports: ["websocket", "polling"] });
-socket.on("connect", () => {
-  status.textContent = "";
-  socket.emit("join", { room: `counter:${page.dataset.counter}` });
-  socket.emit("join", { room: `staff:${page.dataset.site}` });
-  refresh();
+live({
+  rooms: [`counter:${page.dataset.counter}`, `staff:${page.dataset.site}`],
+  refresh,
+  hints: ["queue_changed", "counter_changed", "called"],
+  onConnection: (connected) => { status.textContent = connected ? "" : page.dataset.messageOffline; },
 });
-socket.on("disconnect", () => { status.textContent = page.dataset.messageOffline; });
-for (const event of ["queue_changed", "counter_changed", "called"]) socket.on(event, refresh);

@@ -3,6 +3,8 @@
 // Without a voice for a language, the chime and the visual call still happen.
 
 import { latest } from "../static/latest.js";
+import { live } from "../static/live.js";
+import { speak, tones } from "../static/sound.js";
 
 const screen = document.querySelector("[data-hall]");
 const texts = JSON.parse(screen.querySelector("[data-texts]").textContent);
@@ -72,47 +74,10 @@ const refreshCalls = latest(screen.dataset.callsUrl, (body) => {
   renderCalls();
 });
 
-let audio = null;
-
 function chime() {
-  return new Promise((resolve) => {
-    try {
-      audio = audio || new AudioContext();  // one context all day: browsers limit them
-      [523, 659, 784].forEach((frequency, index) => {
-        const tone = audio.createOscillator();
-        const volume = audio.createGain();
-        volume.gain.value = 0.2;
-        tone.frequency.value = frequency;
-        tone.connect(volume).connect(audio.destination);
-        tone.start(audio.currentTime + index * 0.25);
-        tone.stop(audio.currentTime + index * 0.25 + 0.4);
-      });
-    } catch {
-      // No audio device: the visual call still happens.
-    }
-    setTimeout(resolve, 1000);
-  });
-}
-
-function voiceFor(language) {
-  if (!("speechSynthesis" in window)) return null;
-  return speechSynthesis.getVoices().find(
-    (voice) => voice.lang.toLowerCase().split(/[-_]/)[0] === language) || null;
-}
-
-function speak(text, language) {
-  return new Promise((resolve) => {
-    const voice = voiceFor(language);
-    if (!voice) { resolve(false); return; }
-    const utterance = new SpeechSynthesisUtterance(text);
-    utterance.voice = voice;
-    utterance.lang = voice.lang;
-    // Some browsers never fire onend: give up after a while so the queue goes on.
-    const timeout = setTimeout(() => { speechSynthesis.cancel(); resolve(false); }, 15000);
-    utterance.onend = () => { clearTimeout(timeout); resolve(true); };
-    utterance.onerror = () => { clearTimeout(timeout); resolve(false); };
-    speechSynthesis.speak(utterance);
-  });
+  tones([523, 659, 784], { spacing: 0.25, length: 0.4, volume: 0.2 });
+  // The voice starts once the chime has rung out, with or without an audio device.
+  return new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
 async function announceNext() {
@@ -129,7 +94,7 @@ async function announceNext() {
       .replace("{number}", spokenNumber(call.ticket))
       .replace("{counter}", counterName(call.counter, language));
     announcer.textContent = text;
-    record.spoken.push({ language, text, voice: await speak(text, language) });
+    record.spoken.push({ language, text, voice: await speak(text, language, { giveUpAfter: 15000 }) });
   }
   speaking = false;
   announceNext();
@@ -163,13 +128,10 @@ renderTexts();
 
 const room = screen.dataset.zone ? `site:${screen.dataset.site}:${screen.dataset.zone}`
   : `site:${screen.dataset.site}`;
-const socket = io("/live", { transports: ["websocket", "polling"] });
-socket.on("connect", () => {
-  screen.querySelector("[data-offline]").hidden = true;
-  socket.emit("join", { room });
-  refreshCalls();
-  refreshWaits();
+const offline = screen.querySelector("[data-offline]");
+live({
+  rooms: [room],
+  refresh: () => { refreshCalls(); refreshWaits(); },
+  on: { called: onCall, queue_changed: refreshWaits },
+  onConnection: (connected) => { offline.hidden = connected; },
 });
-socket.on("disconnect", () => { screen.querySelector("[data-offline]").hidden = false; });
-socket.on("called", onCall);
-socket.on("queue_changed", refreshWaits);

@@ -3,6 +3,8 @@
 // Texts come from data-* attributes rendered through Babel.
 
 import { latest } from "../static/latest.js";
+import { live } from "../static/live.js";
+import { tones, vibrate } from "../static/sound.js";
 
 const page = document.querySelector("[data-mobile-ticket]");
 const stateLabels = JSON.parse(page.dataset.stateLabels);
@@ -34,38 +36,24 @@ const refresh = latest(page.dataset.statusUrl, render);
 
 function alertVisitor() {
   // Sound and vibration where the phone allows; the banner is there either way.
-  if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 300]);
-  try {
-    const audio = new AudioContext();
-    for (const [index, frequency] of [660, 880].entries()) {
-      const tone = audio.createOscillator();
-      tone.frequency.value = frequency;
-      tone.connect(audio.destination);
-      tone.start(audio.currentTime + index * 0.35);
-      tone.stop(audio.currentTime + index * 0.35 + 0.3);
-    }
-  } catch {
-    // No audio without a prior touch on some phones: the banner and vibration remain.
-  }
+  vibrate([300, 150, 300, 150, 300]);
+  tones([660, 880], { spacing: 0.35, length: 0.3 });
 }
 
-const socket = io("/live", { transports: ["websocket", "polling"] });
-socket.on("connect", () => {
-  connection.textContent = "";
+live({
   // Only this ticket's room: a phone in the hall's room would hear every call and re-read
   // its status after each, a thousand phones times every call in a busy centre.
-  socket.emit("join", { room: `ticket:${page.dataset.token}` });
-  refresh();
+  rooms: [`ticket:${page.dataset.token}`],
+  refresh,
+  hints: ["ticket_changed"],
+  on: { called: () => { alertVisitor(); refresh(); } },
+  onConnection: (connected) => {
+    connection.textContent = connected ? "" : page.dataset.messageOffline;
+  },
 });
 // The place moves up as others are called: re-read it now and then, at a moment of each
 // phone's own so that a thousand phones do not ask at once.
 setTimeout(() => setInterval(refresh, 30000), Math.random() * 30000);
-socket.on("disconnect", () => { connection.textContent = page.dataset.messageOffline; });
-socket.on("called", () => {
-  alertVisitor();
-  refresh();
-});
-socket.on("ticket_changed", refresh);
 
 cancelButton.addEventListener("click", async () => {
   if (!window.confirm(page.dataset.messageConfirmCancel)) return;

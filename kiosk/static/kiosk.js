@@ -1,6 +1,8 @@
 // The kiosk's behaviour: issuing a ticket (with retries), the idle warning, read-aloud.
 // Texts come from data-* attributes rendered through Babel, so this file has no strings.
 
+import { speak, voiceFor } from "../static/sound.js";
+
 function setupIdle(frame) {
   // WCAG 2.2.1: warn before the timeout and let the visitor extend it.
   const idleSeconds = Number(frame.dataset.idleSeconds || 60);
@@ -121,24 +123,14 @@ function setupReadAloud(button) {
   const status = document.querySelector("[data-voice-status]");
   const language = button.dataset.language;
 
-  function voiceFor() {
-    if (!("speechSynthesis" in window)) return null;
-    return speechSynthesis.getVoices().find(
-      (voice) => voice.lang.toLowerCase().split(/[-_]/)[0] === language) || null;
-  }
-
   button.addEventListener("click", () => {
-    const voice = voiceFor();
-    if (!voice) {
+    // Silence without a word would look like a broken button: say there is no voice.
+    if (!voiceFor(language)) {
       status.textContent = button.dataset.messageNoVoice;
       return;
     }
-    speechSynthesis.cancel();
-    const utterance = new SpeechSynthesisUtterance(button.dataset.text);
-    utterance.voice = voice;
-    utterance.lang = voice.lang;
-    utterance.rate = 0.9;
-    speechSynthesis.speak(utterance);
+    speechSynthesis.cancel();  // a second click starts over instead of queueing the text again
+    speak(button.dataset.text, language, { rate: 0.9 });
   });
 }
 

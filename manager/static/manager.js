@@ -1,6 +1,7 @@
 // The manager's live view: re-read the figures on every hint from the hall, at most once a second.
 
 import { latest } from "../static/latest.js";
+import { live } from "../static/live.js";
 
 const page = document.querySelector("[data-dashboard]");
 const stateLabels = JSON.parse(page.dataset.stateLabels);
@@ -50,12 +51,9 @@ function soon() {
 
 render(JSON.parse(page.querySelector("[data-initial]").textContent));
 setInterval(refresh, 30000);  // waits grow even when nothing happens
-const socket = io("/live", { transports: ["websocket", "polling"] });
-socket.on("connect", () => {
-  socket.emit("join", { room: `site:${page.dataset.site}` });
-  socket.emit("join", { room: `staff:${page.dataset.site}` });
-  refresh();
+live({
+  rooms: [`site:${page.dataset.site}`, `staff:${page.dataset.site}`],
+  refresh,
+  hints: ["called", "queue_changed", "counter_changed", "printer_changed"],
+  onHint: soon,
 });
-for (const event of ["called", "queue_changed", "counter_changed", "printer_changed"]) {
-  socket.on(event, soon);
-}
