@@ -12,6 +12,7 @@ holding two steps, or the exit status is 1.
 
 The database is the run's own (a SQLite file in a temporary directory, or a
 PostgreSQL database created and dropped); Redis is db 13, flushed before and after.
+It is one file of about 450 lines on purpose: a benchmark is read and run as a whole.
 """
 
 import argparse

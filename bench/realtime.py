@@ -22,6 +22,8 @@ clock). Once every client has it, or `--event-timeout` passed, the desk is
 freed with a no-show, which no latency includes.
 
 The printed table is Markdown. Exit status 1 if any client missed a call.
+It is one file of about 500 lines on purpose: a benchmark is read and run as a whole,
+its client processes included.
 """
 
 import argparse
