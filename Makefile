@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 AXE_CORE_VERSION := 4.11.1
 CATALOGUES := $(wildcard tessera/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run test lint bench simulate translations clean
+.PHONY: run test test-fast lint bench simulate translations clean
 
 run: $(VENV)/.runtime translations
 	$(BIN)/python -m tessera up --demo
@@ -16,6 +16,11 @@ run: $(VENV)/.runtime translations
 test: $(VENV)/.dev $(VENV)/.browser translations
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The everyday subset: no browser tests (nor their install), no slow tests.
+test-fast: $(VENV)/.dev translations
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -12,16 +12,18 @@ from sqlalchemy import text
 
 from tessera.database import Database
 from tessera.migrate import upgrade
-from tessera.models import Base, Counter, Service
+from tessera.models import Base
 from tessera.queue.engine import QueueEngine
 from tessera.queue.live import LiveState
-from tessera.sites.loader import load_site, read_site_file
+from tessera.staff.accounts import create_staff
 
-ROOT = Path(__file__).parent.parent
-SITES = Path(__file__).parent / "sites"
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .helpers import PASSWORD, ROOT, load_small_site
+
+# Two test runs at once (two engineers on one machine) each name their own stores.
+POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # A dedicated logical database, so tests never touch a developer's data in db 0.
-REDIS_TEST_DB = 15
+REDIS_TEST_DB = int(os.environ.get("TESSERA_TEST_REDIS_DB", "15"))
 
 
 def _listening(port: int) -> bool:
@@ -50,13 +52,6 @@ def redis_client(redis_url):
     client.flushdb()
     yield client
     client.close()
-
-
-def migrated_sqlite(tmp_path_factory, name: str) -> str:
-    """A fresh, migrated SQLite database, for modules that test pages rather than stores."""
-    url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'tessera.sqlite3'}"
-    upgrade(url)
-    return url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -141,29 +136,23 @@ def engine(database, live, clock):
     return QueueEngine(database, live, clock=clock)
 
 
-def load_small_site(database: Database) -> "SiteIds":
-    """Load the small test centre; gives its ids by key."""
-    with database.session() as session:
-        load_site(session, read_site_file(SITES / "small.yaml"))
-    return SiteIds(database, "small")
-
-
 @pytest.fixture
 def site(database):
     """The small test centre, loaded."""
     return load_small_site(database)
 
 
-class SiteIds:
-    """Looks up a loaded site's services and counters by key."""
-
-    def __init__(self, database: Database, site_id: str):
-        self.id = site_id
-        with database.session() as session:
-            self.services = {s.key: s.id for s in session.query(Service).filter_by(
-                site_id=site_id)}
-            self.counters = {c.key: c.id for c in session.query(Counter).filter_by(
-                site_id=site_id)}
+@pytest.fixture
+def staff(database, site):
+    """Three accounts at the small site: municipality staff, legal staff, a manager."""
+    accounts = {}
+    with database.session() as session:
+        for username, role, organisations in [("maria", "staff", ["municipality"]),
+                                              ("leila", "staff", ["legal"]),
+                                              ("kostas", "manager", [])]:
+            accounts[username], _ = create_staff(session, site.id, username, username.title(),
+                                                 role, ["el"], organisations, PASSWORD)
+    return accounts
 
 
 @pytest.fixture

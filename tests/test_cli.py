@@ -1,19 +1,18 @@
 """The command line and the one-command start, run as a user would: in subprocesses."""
 
+import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
 from tessera import create_app
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .helpers import ROOT, closed_port
 
 
 @pytest.fixture
@@ -29,6 +28,7 @@ def tessera(environment, *arguments, stdin=None) -> subprocess.CompletedProcess:
                           cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_migrate_load_reconcile_and_create_staff(environment, redis_client, tmp_path):
     assert tessera(environment, "migrate").returncode == 0
     loaded = tessera(environment, "load-site", "--demo")
@@ -79,28 +79,30 @@ def test_healthz_reports_each_store(redis_url, database_url):
     assert response.get_json()["redis"] is False and response.get_json()["database"] is True
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def wait_for_health(url: str, seconds: float, process: subprocess.Popen) -> tuple:
+    """Poll /healthz until it answers 200: gives (its status and body, None), or, when the
+    process ends or `seconds` pass first, (None, what went wrong last).
 
-
-def wait_for_health(url: str, seconds: float) -> dict | None:
-    """Poll /healthz until it answers 200, or give up."""
+    Refused, reset or timed-out connections, a dropped answer and 503 (HTTPError is an
+    OSError) all mean "not up yet": the server may still be starting its worker.
+    """
     deadline = time.monotonic() + seconds
+    last_error = "no attempt made"
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return None, f"the process ended with code {process.returncode} ({last_error})"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return {"status": response.status, "body": response.read().decode()}
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.5)
-    return None
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return {"status": response.status, "body": response.read().decode()}, None
+        except (OSError, http.client.HTTPException) as error:
+            last_error = repr(error)
+        time.sleep(0.5)
+    return None, f"no healthy answer within {seconds} s; last error: {last_error}"
 
 
 @pytest.mark.slow
 def test_up_runs_everything_with_embedded_redis(tmp_path):
-    port = free_port()
+    port = closed_port()
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("REDIS_URL", "DATABASE_URL")}
     environment.update(TESSERA_INSTANCE=str(tmp_path / "instance"), PORT=str(port))
@@ -108,13 +110,17 @@ def test_up_runs_everything_with_embedded_redis(tmp_path):
                                env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
-        health = wait_for_health(f"http://127.0.0.1:{port}/healthz", 60)
-        assert health is not None, "Tessera did not come up"
-        assert '"redis":true' in health["body"].replace(" ", "")
-        assert (tmp_path / "instance" / "tessera.sqlite3").exists()
+        health, problem = wait_for_health(f"http://127.0.0.1:{port}/healthz", 90, process)
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        try:
+            output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+    assert health is not None, f"`tessera up` did not become healthy: {problem}\n{output}"
+    assert '"redis":true' in health["body"].replace(" ", "")
+    assert (tmp_path / "instance" / "tessera.sqlite3").exists()
     assert "Site 'demo' loaded" in output
     assert f"http://127.0.0.1:{port}/kiosk/demo/entrance" in output
     for role in ("staff", "manager", "admin"):

@@ -10,8 +10,7 @@ import socketio
 from tessera.printing.jobs import PrintFailed
 from worker.printing import print_ticket
 
-from .test_counter import PASSWORD, sign_in, staff  # noqa: F401  (the staff fixture)
-from .test_printing import closed_port, set_printer
+from .helpers import closed_port, set_printer, sign_in
 
 
 def call_and_serve(engine, desk, minutes_waited, clock):
@@ -50,7 +49,7 @@ def test_display_page(client, site):
     assert client.get(f"/display/{site.id}/basement").status_code == 404
 
 
-def test_live_figures_for_managers_only(client, site, staff, engine, clock):  # noqa: F811
+def test_live_figures_for_managers_only(client, site, staff, engine, clock):
     for _ in range(3):
         engine.issue_ticket(site.id, [site.services["registration"]], "el")
     desk = site.counters["desk-1"]
@@ -139,7 +138,8 @@ def test_a_display_that_reconnects_gets_the_calls_it_missed(live_server, site):
     assert [call["ticket"] for call in missed] == ["A-001"]
 
 
-def test_staff_rooms_need_a_signed_in_member_of_staff(live_server, site, staff):  # noqa: F811
+@pytest.mark.slow
+def test_staff_rooms_need_a_signed_in_member_of_staff(live_server, site, staff):
     anonymous = socketio.Client(reconnection=False)
     anonymous.connect(live_server.url, namespaces=["/live"], transports=["websocket"])
     for room in ("staff:small", f"counter:{site.counters['desk-1']}"):
@@ -181,7 +181,7 @@ def manager_listening(live_server, event: str):
     return manager, heard, browser
 
 
-def test_staff_hear_when_a_desk_changes(live_server, site, staff):  # noqa: F811
+def test_staff_hear_when_a_desk_changes(live_server, site, staff):
     manager, heard, _browser = manager_listening(live_server, "counter_changed")
     desk = site.counters["desk-2"]
     live_server.engine.open_counter(desk)
@@ -191,7 +191,7 @@ def test_staff_hear_when_a_desk_changes(live_server, site, staff):  # noqa: F811
     manager.disconnect()
 
 
-def test_managers_hear_when_a_kiosk_printer_stops(live_server, site, staff, database,  # noqa: F811
+def test_managers_hear_when_a_kiosk_printer_stops(live_server, site, staff, database,
                                                   monkeypatch, database_url, redis_url):
     manager, heard, browser = manager_listening(live_server, "printer_changed")
     # The worker is another process with the web's environment: the same stores and channel.

@@ -19,7 +19,7 @@ from tessera.models import Event, Step, StepState, Ticket
 from tessera.queue.live import counters_key, queue_key
 from tessera.queue.reconcile import reconcile
 
-from .conftest import load_small_site
+from .helpers import load_small_site
 
 # The state each event kind leaves a step in.
 STATE_AFTER = {
@@ -82,11 +82,12 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(min_value=1, max_value=90))
     def time_passes(self, minutes):
         self.clock.advance(minutes=minutes)
+        self.engine.close_ended_days()  # as the scheduler does each minute
 
     @rule()
     def redis_is_flushed(self):
         self.live.redis.flushdb()
-        reconcile(self.database, self.live)
+        reconcile(self.database, self.live, now=self.clock())
 
     @invariant()
     def invariants_hold(self):

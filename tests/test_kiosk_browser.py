@@ -3,8 +3,6 @@
 Runs once, on SQLite: what is checked here is the page, not the store.
 """
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,11 +12,17 @@ from tessera.printing.jobs import PrintFailed
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 from worker.printing import print_ticket
 
-from .conftest import ROOT, SiteIds, migrated_sqlite
-from .test_printing import closed_port, set_printer
+from .helpers import (
+    SCREENSHOTS,
+    SiteIds,
+    audit,
+    closed_port,
+    keep_idle_away,
+    migrated_sqlite,
+    set_printer,
+)
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-SERIOUS = ("serious", "critical")
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +47,6 @@ def only_ticket_id(database) -> int:
     """The id of the one ticket committed."""
     with database.session() as session:
         return session.scalars(select(Ticket.id)).one()
-
-
-def audit(page, axe_script) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    page.add_script_tag(content=axe_script)
-    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — "
-            f"{[node['target'] for node in v['nodes']][:3]}"
-            for v in json.loads(result)["violations"] if v["impact"] in SERIOUS]
-
-
-def keep_idle_away(page):
-    """Keep the idle warning from covering the page while a test looks at it."""
-    page.evaluate("setInterval(() => document.dispatchEvent(new Event('pointerdown')), 500)")
 
 
 def test_take_a_ticket_in_arabic(live_server, site, page, database):

@@ -51,6 +51,8 @@ from tessera.printing.preview import render_preview_png
 from tessera.printing.raster import FONT_DIRECTORY, MARGIN, TEXT_SIZE, render_block_image
 from worker.printing import print_ticket
 
+from .helpers import closed_port, set_printer
+
 DATA = Path(__file__).parent / "data"
 ARABIC_REFERENCE = DATA / "arabic-section.png"
 URL = "https://tessera.example/t/Zm9vYmFyYmF6cXV4cXV1eA"
@@ -359,26 +361,11 @@ def job_environment(monkeypatch, database_url, redis_url):
     monkeypatch.setenv("PUBLIC_URL", "https://tessera.example/")
 
 
-def set_printer(database, settings: dict) -> None:
-    """Point the small centre's kiosk at another printer, in SQL, as an admin would."""
-    with database.session() as session:
-        kiosk = session.scalars(select(Device).where(Device.site_id == "small",
-                                                     Device.key == "entrance")).one()
-        kiosk.settings = {"printer": settings}
-
-
 def events(database, ticket_id: int) -> list[Event]:
     """A ticket's events, oldest first."""
     with database.session() as session:
         return list(session.scalars(select(Event).where(Event.ticket_id == ticket_id)
                                     .order_by(Event.id)))
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_dead_printer_is_retried_and_the_ticket_printed_exactly_once(

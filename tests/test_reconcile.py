@@ -49,7 +49,7 @@ def test_reconcile_after_a_flush_rebuilds_identical_queues(engine, site, clock, 
 
     redis_client.flushdb()
     assert live_snapshot(redis_client, site)["registration"] == []
-    summary = reconcile(database, live)
+    summary = reconcile(database, live, now=clock())
 
     assert live_snapshot(redis_client, site) == before
     assert summary == {"small": {"waiting": sum(len(m) for k, m in before.items()
@@ -62,14 +62,14 @@ def test_reconcile_drops_stale_live_entries(engine, site, clock, redis_client, d
     before = live_snapshot(redis_client, site)
     redis_client.zadd(queue_key(site.id, site.services["registration"]), {"9999|en||0": 1.0})
     redis_client.hset(counters_key(site.id), "9999", '{"state": "open"}')
-    reconcile(database, live, site.id)
+    reconcile(database, live, site.id, now=clock())
     assert live_snapshot(redis_client, site) == before
 
 
 def test_the_engine_carries_on_after_a_flush(engine, site, clock, redis_client, database, live):
     busy_morning(engine, site, clock)
     redis_client.flushdb()
-    reconcile(database, live)
+    reconcile(database, live, now=clock())
     desk_1 = site.counters["desk-1"]
     engine.start(desk_1)
     engine.finish(desk_1)

@@ -82,6 +82,7 @@ def test_one_reference_day_under_every_policy(live):
     assert "Mean wait" in table and "coverable" in table
 
 
+@pytest.mark.slow
 def test_same_seed_same_figures(live, tmp_path):
     path = write_tiny(tmp_path, mean=12, cv=0.7, rate=8,
                       counters=ONE_DESK + "\n  desk-2: {services: [registration], languages: [el]}")

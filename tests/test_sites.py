@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from tessera.models import Category, Counter, Organisation, Service, ServiceText, Site
 from tessera.sites.loader import DEMO_SITE, SiteFileError, load_site, read_site_file
 
-from .conftest import SITES
+from .helpers import SITES
 
 DEMO_LANGUAGES = {"el", "en", "ar", "fa", "uk", "ru", "ti", "fr", "so"}
 

@@ -6,10 +6,9 @@ import pytest
 
 from tessera.staff.accounts import create_staff
 
-from .conftest import migrated_sqlite
-from .test_kiosk_browser import SCREENSHOTS, audit, keep_idle_away
+from .helpers import PASSWORD, SCREENSHOTS, audit, keep_idle_away, migrated_sqlite
 
-PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,86 @@
+"""Plain helpers and constants that several test modules share (fixtures are in conftest.py)."""
+
+import json
+import re
+import socket
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tessera.database import Database
+from tessera.migrate import upgrade
+from tessera.models import Counter, Device, Service
+from tessera.sites.loader import load_site, read_site_file
+
+ROOT = Path(__file__).parent.parent
+SITES = Path(__file__).parent / "sites"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+SERIOUS = ("serious", "critical")
+PASSWORD = "correct horse battery"
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# SQL ------------------------------------------------------------------------------
+
+def migrated_sqlite(tmp_path_factory, name: str) -> str:
+    """A fresh, migrated SQLite database, for modules that test pages rather than stores."""
+    url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'tessera.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+class SiteIds:
+    """Looks up a loaded site's services and counters by key."""
+
+    def __init__(self, database: Database, site_id: str):
+        self.id = site_id
+        with database.session() as session:
+            self.services = {s.key: s.id for s in session.query(Service).filter_by(
+                site_id=site_id)}
+            self.counters = {c.key: c.id for c in session.query(Counter).filter_by(
+                site_id=site_id)}
+
+
+def load_small_site(database: Database) -> SiteIds:
+    """Load the small test centre; gives its ids by key."""
+    with database.session() as session:
+        load_site(session, read_site_file(SITES / "small.yaml"))
+    return SiteIds(database, "small")
+
+
+def set_printer(database, settings: dict) -> None:
+    """Point the small centre's kiosk at another printer, in SQL, as an admin would."""
+    with database.session() as session:
+        kiosk = session.scalars(select(Device).where(Device.site_id == "small",
+                                                     Device.key == "entrance")).one()
+        kiosk.settings = {"printer": settings}
+
+
+# Pages ----------------------------------------------------------------------------
+
+def sign_in(client, username, password=PASSWORD):
+    """Sign in through the form, as a browser would; returns the response."""
+    form = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+
+
+def audit(page, axe_script) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    page.add_script_tag(content=axe_script)
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — "
+            f"{[node['target'] for node in v['nodes']][:3]}"
+            for v in json.loads(result)["violations"] if v["impact"] in SERIOUS]
+
+
+def keep_idle_away(page):
+    """Keep the idle warning from covering the page while a test looks at it."""
+    page.evaluate("setInterval(() => document.dispatchEvent(new Event('pointerdown')), 500)")
