@@ -56,7 +56,14 @@ def test_the_next_opening_skips_lunch_nights_weekends_and_holidays():
     assert monday.next_opening(utc(2026, 12, 24, 16, 0)) == utc(2026, 12, 28, 7, 0)
     open_now = utc(2026, 11, 23, 8, 0)
     assert monday.next_opening(open_now) == open_now
-    assert hours(weekly={}).next_opening(open_now) is None
+    never = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    assert hours(weekly=never).next_opening(open_now) is None
+
+
+def test_a_site_without_hours_is_open_around_the_clock():
+    always = hours(weekly={}, walk_in_stop_minutes=0)
+    assert always.accepts_walk_in(utc(2026, 11, 28, 23, 30))  # a Saturday night
+    assert not always.is_open(utc(2026, 12, 25, 10, 0))        # but not on a closed date
 
 
 def test_hours_follow_local_time_across_daylight_saving():

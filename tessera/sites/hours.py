@@ -17,6 +17,7 @@ from babel.dates import format_skeleton, format_time
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK_TIME = r"([01]\d|2[0-3]):[0-5]\d"
 INTERVAL = re.compile(rf"^(?P<start>{CLOCK_TIME})-(?P<end>{CLOCK_TIME}|24:00)$")
+ALL_DAY = ("00:00-24:00",)
 # Looking further ahead than this for the next opening means the hours are empty.
 SEARCH_DAYS = 400
 
@@ -50,12 +51,16 @@ class OpeningHours:
                    site.walk_in_stop_minutes or 0)
 
     def intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-        """The day's opening intervals as naive UTC (start, end), in order."""
+        """The day's opening intervals as naive UTC (start, end), in order.
+
+        A site that gives no hours at all is open around the clock; one that
+        gives some is closed on the weekdays it leaves out.
+        """
         if day in self.closed_dates:
             return []
         zone = ZoneInfo(self.timezone)
         spans = []
-        for text in self.weekly.get(WEEKDAYS[day.weekday()], []):
+        for text in self.weekly.get(WEEKDAYS[day.weekday()], []) if self.weekly else ALL_DAY:
             start, end = parse_interval(text)
             local_start = dt.datetime.combine(day, start, zone)
             local_end = (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
