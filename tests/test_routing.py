@@ -60,7 +60,8 @@ def test_priority_boost_is_bounded(live, margin, winner):
 def test_language_boost_is_bounded(live, margin, winner):
     boost = TESSERA.language_boost
     waiting(live, step(1, 100, language="ar"), step(2, 100 + boost + margin, language="en"))
-    open_desk(live, 1, ["el", "ar"])  # speaks Arabic, not English; nobody else on duty
+    open_desk(live, 1, ["el", "ar"])  # speaks Arabic, not English
+    open_desk(live, 2, ["el"])  # a colleague without Arabic: the boost can change who serves
     assert call(live, 1) == winner
 
 
@@ -70,6 +71,7 @@ def test_aging_means_nobody_starves(live):
     waiting(live, step(1, 60, language="ar", priority=True),
             step(2, 60 + total_boost + 60, language="en"))
     open_desk(live, 1, ["ar"])
+    open_desk(live, 2, ["el"])  # without Arabic, so the language boost applies at desk 1
     assert call(live, 1) == 2
 
 

@@ -63,9 +63,11 @@ for index = 1, #all_duties, 2 do
 end
 
 -- The language boost only where it can change who serves the visitor: when
--- another counter on duty serves the service without speaking the language.
--- Where every one of them speaks it too, the boost would only reorder
--- visitors by language. (A counter alone with a service keeps the boost.)
+-- another counter on duty (open or busy) serves the service without speaking
+-- the language. Where every one of them speaks it too, or where this counter
+-- is alone with the service (the others closed or paused), the boost would only
+-- reorder visitors by language, the site language first: so not there, unless
+-- the policy's language_boost_when_alone says so (the simulator compares both).
 local boost_cache = {}
 local function language_boost_applies(service, language)
   local cache_key = service .. '|' .. language
@@ -77,7 +79,8 @@ local function language_boost_applies(service, language)
         if not other.languages[language] then applies = true end
       end
     end
-    boost_cache[cache_key] = applies or colleagues == 0
+    boost_cache[cache_key] = applies
+      or (colleagues == 0 and policy.language_boost_when_alone == true)
   end
   return boost_cache[cache_key]
 end

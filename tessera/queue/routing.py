@@ -28,6 +28,13 @@ class RoutingPolicy:
     # Ten minutes: with holds, what lifts service in the visitor's language past
     # 70% of the steps some counter could serve in it, at little cost in waiting.
     language_boost: float = 600
+    # Whether the language boost also applies at a counter alone with the service
+    # (no other counter on duty serves it). There it cannot change who serves the
+    # visitor, only the order: visitors in a language the desk speaks go first.
+    # Off: on the same days it serves as many in their language, at the same
+    # waits, and no visitor is overtaken there for their language (BENCHMARKS.md,
+    # The language boost at a lone desk).
+    language_boost_when_alone: bool = False
     appointment_boost: float = 1800
     # For a step only this counter (of those on duty) serves: colleagues can take
     # the other steps, so a specialist desk is not spent on them while its own
