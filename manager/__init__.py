@@ -1,12 +1,13 @@
 """The manager's view: live waits and service levels per service, and who is on duty."""
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from tessera.sites.catalogue import get_site
 from tessera.status.figures import live_stats
 from tessera.stores import stores
 from tessera.web.auth import require_manager
+from tessera.web.i18n import use_staff_language
 
 blueprint = Blueprint("manager", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/manager-static")
@@ -20,5 +21,7 @@ def dashboard():
     require_manager(site_id)
     figures = live_stats(stores().engine, site_id)
     with stores().database.session() as session:
-        g.language = get_site(session, site_id).language
-    return render_template("manager/dashboard.html", figures=figures, site_id=site_id)
+        site = get_site(session, site_id)
+        use_staff_language(site.language)
+    return render_template("manager/dashboard.html", figures=figures, site_id=site_id,
+                           site_languages=site.languages)

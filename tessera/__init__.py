@@ -57,6 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
     app.jinja_env.globals.update(get_locale=get_locale, qr_svg=qr_svg,
                                  language_name=languages.language_name,
+                                 language_names=languages.language_names,
+                                 page_languages=i18n.translated_languages,
                                  text_direction=languages.direction)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)

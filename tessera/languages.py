@@ -12,6 +12,11 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def language_names(codes: list[str]) -> dict[str, str]:
+    """Each language's own name by its code, for scripts that get codes from live data."""
+    return {code: language_name(code) for code in codes}
+
+
 def direction(code: str) -> str:
     """'rtl' for languages written right to left, else 'ltr'."""
     return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"

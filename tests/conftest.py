@@ -279,3 +279,12 @@ def axe_script() -> str:
     if not AXE_SCRIPT.exists():
         _missing(f"axe-core ({AXE_SCRIPT})")
     return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def accounts(database, site):
+    """For browser tests: a member of staff of the municipality and a manager."""
+    with database.session() as session:
+        create_staff(session, site.id, "maria", "Maria", "staff", ["el", "ar"],
+                     ["municipality"], PASSWORD)
+        create_staff(session, site.id, "kostas", "Kostas", "manager", ["el"], [], PASSWORD)

@@ -84,3 +84,11 @@ def audit(page, axe_script) -> list[str]:
 def keep_idle_away(page):
     """Keep the idle warning from covering the page while a test looks at it."""
     page.evaluate("setInterval(() => document.dispatchEvent(new Event('pointerdown')), 500)")
+
+
+def sign_in_page(page, base_url, username, password=PASSWORD):
+    """Sign in through the form in a browser page, as a member of staff does."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

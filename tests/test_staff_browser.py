@@ -4,9 +4,7 @@ import json
 
 import pytest
 
-from tessera.staff.accounts import create_staff
-
-from .helpers import PASSWORD, SCREENSHOTS, audit, keep_idle_away, migrated_sqlite
+from .helpers import SCREENSHOTS, audit, keep_idle_away, migrated_sqlite, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -15,23 +13,6 @@ pytestmark = pytest.mark.browser
 def database_url(tmp_path_factory):
     """SQLite only, for this module."""
     return migrated_sqlite(tmp_path_factory, "staff")
-
-
-@pytest.fixture
-def accounts(database, site):
-    """A member of staff of the municipality and a manager."""
-    with database.session() as session:
-        create_staff(session, site.id, "maria", "Maria", "staff", ["el", "ar"],
-                     ["municipality"], PASSWORD)
-        create_staff(session, site.id, "kostas", "Kostas", "manager", ["el"], [], PASSWORD)
-
-
-def sign_in(page, base_url, username):
-    """Sign in through the form."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, accounts,
@@ -49,7 +30,7 @@ def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, a
     visitor.wait_for_url("**/ticket/**")
     number = visitor.locator(".ticket-number").inner_text()
 
-    sign_in(desk, live_server.url, "maria")
+    sign_in_page(desk, live_server.url, "maria")
     desk.locator("form.desk-card").first.get_by_role("button").click()
     desk.wait_for_url("**/counter/*")
     desk.get_by_text(number).wait_for()  # in the waiting list, live
@@ -99,7 +80,7 @@ def test_staff_pages_and_display_pass_the_audit(live_server, site, accounts, pag
         engine.issue_ticket(site.id, [site.services["registration"]], language, ["priority"])
     engine.open_counter(site.counters["desk-2"])
     engine.call_next(site.counters["desk-2"])
-    sign_in(page, live_server.url, "kostas")
+    sign_in_page(page, live_server.url, "kostas")
     problems = {}
     for name, path in {"counter-choose": "/counter",
                        "counter": f"/counter/{site.counters['desk-2']}",

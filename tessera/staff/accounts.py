@@ -46,3 +46,16 @@ def create_staff(session: Session, site_id: str, username: str, display_name: st
     session.add(staff)
     session.flush()
     return staff, password
+
+
+def set_page_language(session: Session, staff_id: int, language: str,
+                      offered: list[str]) -> None:
+    """Keep the language a member of staff reads their pages in; one of `offered` only."""
+    if language not in offered:
+        raise InvalidInput(_("The staff pages are not translated into '%(language)s'. "
+                             "Choose one of: %(languages)s.", language=language,
+                             languages=", ".join(offered)), "unknown_language")
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(_("There is no member of staff %(staff)s.", staff=staff_id))
+    staff.page_language = language

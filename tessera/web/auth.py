@@ -16,10 +16,12 @@ from wtforms.validators import DataRequired, Length
 
 from tessera.errors import NotFound, TesseraError
 from tessera.models import Counter, CounterStatus, Staff
+from tessera.staff.accounts import set_page_language
 from tessera.staff.auth import authenticate, load_staff, staff_for_token
 from tessera.staff.permissions import can_manage, can_use_counter
 from tessera.stores import stores
 from tessera.web.extensions import limiter, login_manager
+from tessera.web.i18n import translated_languages
 
 blueprint = Blueprint("auth", __name__)
 
@@ -61,6 +63,16 @@ class SignInForm(FlaskForm):
                                                                    Length(max=200)])
 
 
+def local_target(target: str) -> str:
+    """`target` if it is a path on this site, else the desk choice: never an open redirect
+    ("//host", "/\\host", "https://host")."""
+    parts = urlsplit(target)
+    if (not target.startswith("/") or parts.scheme or parts.netloc
+            or target.startswith("//") or "\\" in target):
+        return url_for("counter.choose_desk")
+    return target
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 @limiter.limit("10/minute", methods=["POST"])
 def login():
@@ -75,13 +87,7 @@ def login():
             status = 401
         else:
             login_user(staff)
-            target = request.args.get("next", "")
-            # Only paths on this site: never an open redirect ("//host", "/\\host").
-            parts = urlsplit(target)
-            if (not target.startswith("/") or parts.scheme or parts.netloc
-                    or target.startswith("//") or "\\" in target):
-                target = url_for("counter.choose_desk")
-            return redirect(target)
+            return redirect(local_target(request.args.get("next", "")))
     if form.errors:
         status = 422
     return render_template("auth/login.html", form=form), status
@@ -101,6 +107,16 @@ def logout():
             engine.close_counter(counter_id)
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@blueprint.post("/staff/language")
+@login_required
+def page_language():
+    """Keep the language of the signed-in member of staff's pages; back to the page they were on."""
+    with stores().database.session() as session:
+        set_page_language(session, current_user.id, request.form.get("language", ""),
+                          sorted(translated_languages()))
+    return redirect(local_target(request.form.get("next", "")))
 
 
 def init_auth(app: Flask) -> None:
