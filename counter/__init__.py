@@ -1,6 +1,6 @@
 """The counter: staff pick a desk, then call, serve and refer (actions go to the API)."""
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -8,11 +8,13 @@ from sqlalchemy.orm import selectinload
 
 from tessera.errors import InvalidInput
 from tessera.models import Counter, Service, Site
+from tessera.queue.counters import default_languages
 from tessera.sites.catalogue import translated
 from tessera.staff.permissions import can_use_counter
 from tessera.status.desk import counter_view
 from tessera.stores import stores
 from tessera.web.auth import counter_for_staff
+from tessera.web.i18n import use_staff_language
 
 blueprint = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/counter-static")
@@ -25,24 +27,23 @@ def choose_desk():
     engine = stores().engine
     with engine.database.session() as session:
         site = session.get(Site, current_user.site_id)
-        g.language = site.language
+        use_staff_language(site.language)
         counters = session.scalars(
             select(Counter).where(Counter.site_id == site.id, Counter.active)
             .options(selectinload(Counter.services).selectinload(Service.texts))
             .order_by(Counter.id)).all()
         desks = [{"id": c.id, "name": translated(c.name, site.language, site),
-                  "status": c.status.value, "languages": c.languages,
+                  "status": c.status.value, "languages": default_languages(c, current_user),
                   "services": [{"id": s.id, "name": s.text(site.language).name}
                                for s in c.services if s.active]}
                  for c in counters if can_use_counter(current_user, c)]
-    return render_template("counter/choose.html", desks=desks, site_languages=site.languages,
-                           staff_languages=current_user.languages)
+    return render_template("counter/choose.html", desks=desks, site_languages=site.languages)
 
 
 @blueprint.post("/counter/open")
 @login_required
 def open_desk():
-    """Open the chosen desk for the chosen services and languages."""
+    """Open the chosen desk for the chosen services and languages (closing any other of theirs)."""
     counter_id = request.form.get("counter", type=int)
     if counter_id is None:
         raise InvalidInput(_("Choose a desk."), "no_counter")
@@ -63,7 +64,7 @@ def workstation(counter_id):
     """The desk's screen: Call next, the ticket at the desk, the queue behind it."""
     with stores().database.session() as session:
         counter = counter_for_staff(session, counter_id)
-        g.language = counter.site.language
+        use_staff_language(counter.site.language)
         services = session.scalars(select(Service).where(
             Service.site_id == counter.site_id, Service.active)
             .options(selectinload(Service.texts)).order_by(Service.position)).all()
@@ -71,4 +72,5 @@ def workstation(counter_id):
                             for s in services]
     view = counter_view(stores().engine, counter_id, counter.site.language)
     return render_template("counter/workstation.html", view=view,
-                           referral_targets=referral_targets, site_id=counter.site_id)
+                           referral_targets=referral_targets, site_id=counter.site_id,
+                           site_languages=counter.site.languages)

@@ -32,6 +32,9 @@ class Config:
     # A kiosk returns to its first screen after this many idle seconds, warning first.
     KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "60"))
     KIOSK_IDLE_WARNING_SECONDS = int(os.environ.get("KIOSK_IDLE_WARNING_SECONDS", "20"))
+    # A desk whose workstation page has had no live connection for this many seconds is
+    # paused (its called ticket back in its place), so nobody is held for an empty desk.
+    DESK_ABSENT_SECONDS = int(os.environ.get("DESK_ABSENT_SECONDS", "60"))
     # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
     # The packages of the page blueprints the app factory registers.

@@ -8,9 +8,16 @@ each job on time for the workers.
 from rq import cron
 
 from worker.days import close_ended_days
+from worker.desks import pause_absent_desks
 
 # Closing a day is idempotent and cheap when nothing is due, so looking every
 # minute closes each site within a minute of its closing time.
 DAY_CHECK_SECONDS = 60
 
 cron.register(close_ended_days, "default", interval=DAY_CHECK_SECONDS)
+
+# A desk whose page has gone is paused within DESK_ABSENT_SECONDS plus this; looking
+# costs one SQL query and one Redis read per site.
+DESK_CHECK_SECONDS = 15
+
+cron.register(pause_absent_desks, "default", interval=DESK_CHECK_SECONDS)

@@ -5,6 +5,10 @@ import { live } from "../static/live.js";
 
 const page = document.querySelector("[data-dashboard]");
 const stateLabels = JSON.parse(page.dataset.stateLabels);
+const printerLabels = JSON.parse(page.dataset.printerLabels);
+// The staff header carries languages' names by code; the figures name languages by code.
+const languageNames = JSON.parse(document.querySelector("[data-staff-header]").dataset.languageNames);
+const languageName = (code) => languageNames[code] || code;
 
 function cells(values) {
   const row = document.createElement("tr");
@@ -24,7 +28,8 @@ function render(figures) {
   warnings.hidden = over.length === 0 && printers.length === 0;
   warnings.textContent = [
     ...over.map((s) => `${page.dataset.messageOver}: ${s.name}`),
-    ...printers.map(([kiosk, printer]) => `${page.dataset.messagePrinter}: ${kiosk} (${printer.status})`),
+    ...printers.map(([kiosk, printer]) => `${page.dataset.messagePrinter}: ${kiosk} `
+                    + `(${printerLabels[printer.status] || printer.status})`),
   ].join(" · ");
   page.querySelector("[data-services]").replaceChildren(...figures.services.map((s) => {
     const row = cells([s.name, s.waiting, s.longest_wait_minutes, s.estimated_wait_minutes,
@@ -34,10 +39,56 @@ function render(figures) {
     if (s.over_target) row.classList.add("over-target");
     return row;
   }));
-  page.querySelector("[data-counters]").replaceChildren(...figures.counters.map((c) => cells([
-    c.name, stateLabels[c.state], c.staff, c.services.join(", "), c.languages.join(", "), c.ticket,
-  ])));
+  page.querySelector("[data-counters]").replaceChildren(...figures.counters.map((c) => {
+    const row = cells([
+      c.name, stateLabels[c.state], c.staff, c.services.join(", "),
+      c.languages.map(languageName).join(", "), c.ticket,
+    ]);
+    row.append(deskActions(c));
+    return row;
+  }));
 }
+
+// A manager pauses or closes any desk of the site through the counter API; the server
+// refuses (and says why) while a visitor is being served there.
+const deskLabels = JSON.parse(page.dataset.deskActions);
+const deskStatus = page.querySelector("[data-desk-status]");
+
+function deskActions(counter) {
+  const cell = document.createElement("td");
+  const allowed = { pause: counter.state === "idle" || counter.state === "serving",
+                    close: counter.state !== "closed" };
+  for (const action of ["pause", "close"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-quiet";
+    button.textContent = deskLabels[action];
+    button.setAttribute("aria-label", `${deskLabels[action]}: ${counter.name}`);
+    button.dataset.deskAction = action;
+    button.dataset.counter = String(counter.id);
+    button.disabled = !allowed[action];
+    cell.append(button);
+  }
+  return cell;
+}
+
+page.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-desk-action]");
+  if (!button || button.disabled) return;
+  button.disabled = true;  // one request per click
+  deskStatus.textContent = "";
+  try {
+    const response = await fetch(
+      `${page.dataset.countersUrl}${button.dataset.counter}/${button.dataset.deskAction}`,
+      { method: "POST", headers: { "X-CSRFToken": page.dataset.csrfToken } });
+    if (!response.ok) {
+      const answer = await response.json().catch(() => ({}));
+      deskStatus.textContent = (answer.error && answer.error.message) || response.statusText;
+    }
+  } finally {
+    await refresh();
+  }
+});
 
 let pending = null;
 const read = latest(page.dataset.statsUrl, render);

@@ -7,11 +7,13 @@ desks, never names.
 
 import logging
 import re
+from contextlib import suppress
 
 import socketio as python_socketio
 from flask_login import current_user
-from flask_socketio import SocketIO, join_room, leave_room
+from flask_socketio import SocketIO, join_room, leave_room, rooms
 
+from tessera.errors import NotFound
 from tessera.models import Counter
 from tessera.stores import stores
 from tessera.web.auth import can_use_counter
@@ -42,6 +44,18 @@ def may_join(room: str) -> bool:
             counter = session.get(Counter, int(counter_room["counter"]))
             return counter is not None and can_use_counter(current_user, counter)
     return False
+
+
+def desk_seen(room: str) -> None:
+    """If `room` is a desk's, tell the engine its workstation page is there now.
+
+    The engine pauses a desk whose page has gone (`pause_absent_desks`), so nobody
+    is held for an empty desk.
+    """
+    counter_room = COUNTER_ROOM.match(room)
+    if counter_room:
+        with suppress(NotFound):  # a desk removed from the site file meanwhile
+            stores().engine.counter_seen(int(counter_room["counter"]))
 
 
 def message_queue(redis_url: str, channel: str,
@@ -84,7 +98,7 @@ class QueuePublisher:
 
 
 def register_handlers(socketio: SocketIO) -> None:
-    """Let clients join and leave the rooms they may see."""
+    """Let clients join and leave the rooms they may see, and desks' pages say they are there."""
 
     @socketio.on("join", namespace=NAMESPACE)
     def join(message):
@@ -92,6 +106,14 @@ def register_handlers(socketio: SocketIO) -> None:
         if not isinstance(room, str) or not may_join(room):
             return {"ok": False, "error": "This room does not exist or is not yours to join."}
         join_room(room)
+        desk_seen(room)
+        return {"ok": True}
+
+    @socketio.on("heartbeat", namespace=NAMESPACE)
+    def heartbeat(_message=None):
+        # Only desks whose room this client joined (with the permission checked then).
+        for room in rooms(namespace=NAMESPACE):
+            desk_seen(room)
         return {"ok": True}
 
     @socketio.on("leave", namespace=NAMESPACE)
