@@ -35,7 +35,6 @@ and are deleted afterwards.
 
 import argparse
 import heapq
-import json
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import redis
 
+from bench import print_report
 from tessera.planning.day import WaitingStep, run_day
 from tessera.planning.forecast import blended_handling_minutes, forecast, naive_wait_minutes
 from tessera.planning.routings import ScriptRouting
@@ -290,14 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", help="a Redis to use instead of a private embedded one")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     arguments = parser.parse_args(argv)
-    try:
+
+    def run() -> dict:
         with private_redis(arguments.redis_url) as live:
-            report = measure(arguments.scenario, live, days=arguments.days)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(json.dumps(report, indent=2) if arguments.json else render_table(report))
-    return 0
+            return measure(arguments.scenario, live, days=arguments.days)
+
+    return print_report(run, arguments.json, render_table)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from pathlib import Path
 
 import yaml
 
+from bench import print_report
 from bench.estimates import REFERENCE, private_redis
 from tessera.planning.day import WaitingStep, run_day
 from tessera.planning.report import average_days, day_figures
@@ -248,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", help="a Redis to use instead of a private embedded one")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     arguments = parser.parse_args(argv)
-    try:
+
+    def run() -> list[dict]:
         load_scenario(REFERENCE)  # says what is wrong with the reference file, if anything
         reference = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
         with private_redis(arguments.redis_url) as live, \
@@ -259,11 +261,9 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(yaml.safe_dump(build_variant(reference, variant),
                                                sort_keys=False), encoding="utf-8")
                 reports.append(compare(path, live, days=arguments.days))
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(json.dumps(reports, indent=2) if arguments.json else render_table(reports))
-    return 0
+            return reports
+
+    return print_report(run, arguments.json, render_table)
 
 
 if __name__ == "__main__":
