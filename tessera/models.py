@@ -347,10 +347,12 @@ class Step(Base):
     recall_count: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
     referred_from_id: Mapped[int | None] = mapped_column(ForeignKey("step.id"))
+    # A waiting step transferred to a named desk: only that desk may call it.
+    reserved_counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
 
     ticket: Mapped[Ticket] = relationship(back_populates="steps")
     service: Mapped[Service] = relationship()
-    counter: Mapped[Counter | None] = relationship()
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
 
 
 class DeviceKind(enum.StrEnum):

@@ -27,7 +27,7 @@ STATE_AFTER = {
     "called": StepState.CALLED, "recalled": StepState.CALLED,
     "started": StepState.SERVING, "finished": StepState.DONE,
     "no_show": StepState.NO_SHOW, "referred": StepState.REFERRED,
-    "cancelled": StepState.CANCELLED,
+    "cancelled": StepState.CANCELLED, "expired": StepState.EXPIRED,
 }
 DESKS = ["desk-1", "desk-2", "desk-3"]
 SERVICES = ["registration", "certificates", "legal_advice"]

@@ -1,4 +1,5 @@
-"""The counter API: a desk's state, and calling, serving, referring, opening and closing."""
+"""The counter API: a desk's state, and calling, serving, referring, transferring, undoing,
+opening and closing."""
 
 from flask import Blueprint, jsonify
 from flask_login import current_user
@@ -57,11 +58,44 @@ def _step_action(name: str, method: str):
     return view
 
 
-for _action, _method in {"recall": "recall", "start": "start", "no-show": "no_show",
-                         "finish": "finish", "pause": "pause_counter",
-                         "resume": "resume_counter", "close": "close_counter"}.items():
+for _action, _method in {"start": "start", "finish": "finish", "undo": "undo",
+                         "pause": "pause_counter", "resume": "resume_counter",
+                         "close": "close_counter"}.items():
     blueprint.add_url_rule(f"/counters/<int:counter_id>/{_action}",
                            view_func=_step_action(_action, _method), methods=["POST"])
+
+
+@blueprint.post("/counters/<int:counter_id>/call")
+@staff_required
+def call_step(counter_id):
+    """Call one chosen waiting ticket out of turn: {step, reason}."""
+    body = request_body()
+    return _act(counter_id, "call_step", body["step"], body["reason"], current_user.id)
+
+
+@blueprint.post("/counters/<int:counter_id>/recall")
+@staff_required
+def recall(counter_id):
+    """Announce again; past the recall limit only with {confirm_no_show: true, remaining}."""
+    body = request_body()
+    return _act(counter_id, "recall", body.get("confirm_no_show", False),
+                body.get("remaining", "cancel"))
+
+
+@blueprint.post("/counters/<int:counter_id>/no-show")
+@staff_required
+def no_show(counter_id):
+    """The called visitor did not come: {remaining: cancel | keep}, optional (cancel)."""
+    body = request_body()
+    return _act(counter_id, "no_show", body.get("remaining", "cancel"))
+
+
+@blueprint.post("/counters/<int:counter_id>/transfer")
+@staff_required
+def transfer(counter_id):
+    """Send the ticket at the desk to a named desk, keeping its place: {counter}."""
+    body = request_body()
+    return _act(counter_id, "transfer", body["counter"])
 
 
 @blueprint.post("/counters/<int:counter_id>/refer")

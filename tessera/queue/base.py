@@ -30,6 +30,7 @@ def queued_step(step: Step) -> QueuedStep:
     return QueuedStep(
         step_id=step.id, service_id=step.service_id, arrived_at=epoch(ticket.arrived_at),
         language=ticket.language, priority="priority" in ticket.needs,
+        reserved_counter=step.reserved_counter_id,
     )
 
 
@@ -157,6 +158,26 @@ class EngineBase:
         record_event(session, step.ticket.site_id, kind, now, ticket_id=step.ticket_id,
                      step_id=step.id, counter_id=step.counter_id, staff_id=step.staff_id,
                      **(data or {}))
+
+    def _release_reserved(self, session: Session, counter_id: int, now: dt.datetime) -> None:
+        """A desk closes: the steps transferred to it wait for any desk again, in their place."""
+        for step in session.scalars(select(Step).where(Step.reserved_counter_id == counter_id,
+                                                       Step.state == StepState.WAITING)).all():
+            self._change(session, step, (StepState.WAITING,), StepState.WAITING, now,
+                         "released", values={"reserved_counter_id": None},
+                         data={"from_counter_id": counter_id})
+
+    def _requeue_released(self, site_id: str, counter_id: int) -> None:
+        """After commit: move what Redis held reserved for a closed desk to its service queues."""
+        step_ids = [int(member.split("|", 1)[0])
+                    for member, _arrival in self.live.reserved(site_id, counter_id)]
+        self.live.drop_reserved(site_id, counter_id)
+        with self.database.session() as session:
+            for step in session.scalars(select(Step).where(Step.id.in_(step_ids),
+                                                           Step.state == StepState.WAITING)
+                                        .options(selectinload(Step.ticket))).all():
+                self.live.enqueue(site_id, queued_step(step))
+        self._queue_changed(site_id)
 
     # Publishing, after commit: hints for pages, which then re-read the state.
 

@@ -1,8 +1,8 @@
 """Calling and moving a visit along: call next, recall, start, no-show, finish, refer, cancel.
 
-The choice and the claim of the next step are one Redis script; SQL then
-records the claim with a conditional update, and every later transition is
-conditional on the state it was read in.
+The choice and the claim of the next step are one Redis script (call_next.lua, or
+claim_step.lua for a step transferred to the desk); SQL then records the claim with a conditional
+update, and every later transition is conditional on the state it was read in.
 """
 
 import datetime as dt
@@ -24,6 +24,8 @@ from tessera.queue.live import ServiceQueue
 ACTIVE_STEP_INDEX_NAMES = ("uq_step_active_counter", "UNIQUE constraint failed: step.counter_id")
 # A claim from Redis can be stale (the step was cancelled a moment ago); try again.
 CALL_ATTEMPTS = 5
+# After a no-show, the rest of the journey is cancelled, or kept queuing.
+REMAINING_CHOICES = ("cancel", "keep")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,11 @@ class Calling(EngineBase):
         self._free_duty(site_id, counter_id)
         for _attempt in range(CALL_ATTEMPTS):
             now = self.clock()
-            result = self.live.call_next(site_id, counter_id, queues, self.policy, epoch(now))
+            # A step transferred to this desk comes first; only this desk may call it.
+            result = self.live.claim(site_id, counter_id, epoch(now))
+            if result.status != "called":
+                result = self.live.call_next(site_id, counter_id, queues, self.policy,
+                                             epoch(now))
             if result.status in ("not_open", "busy"):
                 # Redis disagrees with SQL (a flush, or a cancel that raced a call):
                 # SQL is the record, so re-read the desk from it and try again.
@@ -82,15 +88,22 @@ class Calling(EngineBase):
                 return CallOutcome(None, result.held, result.retry_after)
             step = self._claim(site_id, counter_id, staff_id, result.step_id, now)
             if step is not None:
-                self._announce(step)
-                self._queue_changed(site_id)
-                self._counter_changed(site_id, counter_id)
+                self._called(step)
                 return CallOutcome(step, result.held)
             # SQL refused the claim: the step left meanwhile, or the desk was paused
             # or given a ticket. Give the step back its place if it still waits.
             self._requeue_if_waiting(site_id, result.step_id)
             self._free_duty(site_id, counter_id)
         raise Conflict(_("The queue changed while calling; please call again."), "retry")
+
+    def _called(self, step: Step) -> None:
+        """After a claim's commit: the desk's duty as SQL has it, the announcement, the hints."""
+        site_id = step.ticket.site_id
+        with self.database.session() as session:
+            duty = counter_duty(session, session.get(Counter, step.counter_id))
+        self._announce(step)
+        self._queue_changed(site_id)
+        self._duty_changed(site_id, step.counter_id, duty)
 
     def _free_duty(self, site_id: str, counter_id: int) -> None:
         """Make Redis hold the desk's duty as SQL has it; refuse if it cannot call now."""
@@ -112,7 +125,7 @@ class Calling(EngineBase):
                 self.live.enqueue(site_id, queued_step(step))
 
     def _claim(self, site_id: str, counter_id: int, staff_id: int | None, step_id: int,
-               now: dt.datetime) -> Step | None:
+               now: dt.datetime, data: dict | None = None) -> Step | None:
         try:
             with self.database.session() as session:
                 self._counter(session, counter_id, lock=True)
@@ -129,7 +142,7 @@ class Calling(EngineBase):
                                            other.state.in_((StepState.CALLED,
                                                             StepState.SERVING))))
                     .values(state=StepState.CALLED, counter_id=counter_id, staff_id=staff_id,
-                            called_at=now, recall_count=0)
+                            called_at=now, recall_count=0, reserved_counter_id=None)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if not claimed:
@@ -137,7 +150,8 @@ class Calling(EngineBase):
                 step = self._load_step(session, step_id)
                 record_event(session, site_id, "called", now, ticket_id=step.ticket_id,
                              step_id=step.id, counter_id=counter_id, staff_id=staff_id,
-                             waited_seconds=(now - step.queued_at).total_seconds())
+                             waited_seconds=(now - step.queued_at).total_seconds(),
+                             **(data or {}))
             return step
         except Exception as error:
             # SQL failed after Redis claimed the step: give it back its place.
@@ -155,29 +169,34 @@ class Calling(EngineBase):
                                "counter_busy") from error
             raise
 
-    def recall(self, counter_id: int) -> Step:
-        """Announce the called ticket again; past the site's limit it becomes a no-show."""
+    def recall(self, counter_id: int, confirm_no_show: bool = False,
+               remaining: str = "cancel") -> Step:
+        """Announce the called ticket again, up to the site's `recall_limit`.
+
+        A recall past the limit would make the step a no-show: it is refused
+        (409 `recall_limit`) unless `confirm_no_show`, so that a visitor is never
+        marked absent by one click too many; `remaining` then says what becomes
+        of the rest of the journey, as for `no_show`.
+        """
         with self.database.session() as session:
             step = self._current(session, counter_id, (StepState.CALLED,))
-            now = self.clock()
             limit_reached = step.recall_count >= step.ticket.site.recall_limit
-            if limit_reached:
-                self._end_step(session, step, (StepState.CALLED,), StepState.NO_SHOW, now,
-                               "no_show", data={"reason": "recall_limit"})
-            else:
+            if limit_reached and not confirm_no_show:
+                raise Conflict(_("Ticket %(number)s has had its last recall; confirm to "
+                                 "mark it as a no-show.", number=step.ticket.number),
+                               "recall_limit", recalls_left=0)
+            if not limit_reached:
+                now = self.clock()
                 self._change(session, step, (StepState.CALLED,), StepState.CALLED, now,
                              "recalled", values={"recall_count": step.recall_count + 1,
                                                  "called_at": now},
                              data={"recall": step.recall_count + 1})
-        if limit_reached:
-            self._after_end(step, None)
-        else:
-            recalled = self._reload(step.id)
-            self._announce(recalled)
-            with self.database.session() as session:
-                duty = counter_duty(session, session.get(Counter, counter_id))
-            self._duty_changed(recalled.ticket.site_id, counter_id, duty)
-        return step
+        if limit_reached:  # confirmed; _end_current checks again that it is still called
+            return self._end_current(counter_id, (StepState.CALLED,), StepState.NO_SHOW,
+                                     "no_show", remaining, {"reason": "recall_limit"})
+        recalled = self._reload(step.id)
+        self._called(recalled)
+        return recalled
 
     def start(self, counter_id: int) -> Step:
         """The visitor has come to the desk: start serving the called step."""
@@ -191,21 +210,29 @@ class Calling(EngineBase):
         self._ticket_changed(step.ticket)
         return step
 
-    def no_show(self, counter_id: int) -> Step:
-        """The called visitor did not come; the rest of their journey is cancelled."""
-        with self.database.session() as session:
-            step = self._current(session, counter_id, (StepState.CALLED,))
-            ended = self._end_step(session, step, (StepState.CALLED,), StepState.NO_SHOW,
-                                   self.clock(), "no_show")
-        self._after_end(step, ended)
-        return step
+    def no_show(self, counter_id: int, remaining: str = "cancel") -> Step:
+        """The called visitor did not come.
+
+        `remaining`: "cancel" (the default) cancels the rest of their journey;
+        "keep" queues its next service at the visit's arrival time, as a finish does.
+        """
+        return self._end_current(counter_id, (StepState.CALLED,), StepState.NO_SHOW,
+                                 "no_show", remaining)
 
     def finish(self, counter_id: int) -> Step:
         """The service is done; the visit's next planned service, if any, starts queuing."""
+        return self._end_current(counter_id, (StepState.SERVING,), StepState.DONE, "finished",
+                                 "keep")
+
+    def _end_current(self, counter_id: int, expected: tuple[StepState, ...], new: StepState,
+                     kind: str, remaining: str, data: dict | None = None) -> Step:
+        """End the desk's step; the journey goes on ("keep") or is cancelled ("cancel")."""
+        if remaining not in REMAINING_CHOICES:
+            raise InvalidInput(_("'remaining' must be 'cancel' or 'keep'."), "invalid_remaining")
         with self.database.session() as session:
-            step = self._current(session, counter_id, (StepState.SERVING,))
-            ended = self._end_step(session, step, (StepState.SERVING,), StepState.DONE,
-                                   self.clock(), "finished")
+            step = self._current(session, counter_id, expected)
+            ended = self._end_step(session, step, expected, new, self.clock(), kind,
+                                   cancel_rest=remaining == "cancel", data=data)
         self._after_end(step, ended)
         return step
 
@@ -227,6 +254,10 @@ class Calling(EngineBase):
                                      service=service_id), "unknown_service")
             if service.id == step.service_id:
                 raise InvalidInput(_("Refer to a different service."), "same_service")
+            if any(other.service_id == service.id and other.state != StepState.CANCELLED
+                   for other in step.ticket.steps):
+                raise Conflict(_("This service is already in the visit's journey."),
+                               "already_in_journey")
             now = self.clock()
             self._change(session, step, (StepState.CALLED, StepState.SERVING),
                          StepState.REFERRED, now, "referred", values={"ended_at": now},
@@ -290,14 +321,23 @@ class Calling(EngineBase):
         return step
 
     def _end_step(self, session: Session, step: Step, expected: tuple[StepState, ...],
-                  new: StepState, now: dt.datetime, kind: str,
+                  new: StepState, now: dt.datetime, kind: str, *, cancel_rest: bool,
                   data: dict | None = None) -> Step | None:
-        """End a step; returns the journey's next step if it now starts queuing."""
-        self._change(session, step, expected, new, now, kind, values={"ended_at": now},
-                     data=data)
+        """End a step; returns the journey's next step if it now starts queuing.
+
+        The ending event names the steps it queued or cancelled, so that an undo
+        (desk_actions.py) knows what to put back.
+        """
         following = [s for s in step.ticket.steps
                      if s.position > step.position and s.state == StepState.PLANNED]
-        if new == StepState.NO_SHOW:
+        data = dict(data or {})
+        if cancel_rest and following:
+            data["cancelled_steps"] = [later.id for later in following]
+        elif following:
+            data["queued_step"] = following[0].id
+        self._change(session, step, expected, new, now, kind, values={"ended_at": now},
+                     data=data)
+        if cancel_rest:
             for later in following:
                 self._change(session, later, (StepState.PLANNED,), StepState.CANCELLED, now,
                              "cancelled", values={"ended_at": now})

@@ -31,9 +31,19 @@ def queue_key(site_id: str, service_id: int) -> str:
     return f"{site_prefix(site_id)}queue:{service_id}"
 
 
+def reserved_key(site_id: str, counter_id: int) -> str:
+    """The sorted set of the waiting steps transferred to one desk, which only it may call."""
+    return f"{site_prefix(site_id)}reserved:{counter_id}"
+
+
 def counters_key(site_id: str) -> str:
     """The hash of the counters on duty at a site."""
     return f"{site_prefix(site_id)}counters"
+
+
+def presence_key(site_id: str) -> str:
+    """The hash of when each desk's workstation page was last seen: counter id -> epoch."""
+    return f"{site_prefix(site_id)}presence"
 
 
 # What a kiosk's printer can be: printing, or why not.
@@ -60,12 +70,19 @@ class QueuedStep:
     language: str
     priority: bool = False
     appointment_due: float = 0.0  # epoch seconds; 0 when not an appointment
+    reserved_counter: int | None = None  # transferred to this desk: only it may call
 
     @property
     def member(self) -> str:
         """The sorted-set member: everything call_next.lua scores on."""
         flags = "p" if self.priority else ""
         return f"{self.step_id}|{self.language}|{flags}|{self.appointment_due:.0f}"
+
+    def key(self, site_id: str) -> str:
+        """Where the step waits: its service queue, or the reserved steps of its desk."""
+        if self.reserved_counter is not None:
+            return reserved_key(site_id, self.reserved_counter)
+        return queue_key(site_id, self.service_id)
 
 
 @dataclass(frozen=True)
@@ -117,16 +134,41 @@ class LiveState:
         self.redis = client
         self._call_next = client.register_script(_script("call_next.lua"))
         self._next_number = client.register_script(_script("next_number.lua"))
+        self._claim_step = client.register_script(_script("claim_step.lua"))
 
     # Queues -----------------------------------------------------------------
 
     def enqueue(self, site_id: str, step: QueuedStep) -> None:
-        """Put a step in its service queue, at its visit's arrival time."""
-        self.redis.zadd(queue_key(site_id, step.service_id), {step.member: step.arrived_at})
+        """Put a step in its service queue (or its desk's reserved steps), at its arrival time."""
+        self.redis.zadd(step.key(site_id), {step.member: step.arrived_at})
 
     def remove(self, site_id: str, step: QueuedStep) -> bool:
         """Take a step out of its queue; False if it was not there."""
-        return bool(self.redis.zrem(queue_key(site_id, step.service_id), step.member))
+        return bool(self.redis.zrem(step.key(site_id), step.member))
+
+    def reserved(self, site_id: str, counter_id: int) -> list[tuple[str, float]]:
+        """The steps transferred to a desk with their arrival times, oldest first."""
+        return [(member.decode(), score) for member, score in
+                self.redis.zrange(reserved_key(site_id, counter_id), 0, -1, withscores=True)]
+
+    def drop_reserved(self, site_id: str, counter_id: int) -> None:
+        """Forget every step reserved for a desk (it closed; they queue for anyone again)."""
+        self.redis.delete(reserved_key(site_id, counter_id))
+
+    def claim(self, site_id: str, counter_id: int, now: float,
+              step: QueuedStep | None = None) -> CallResult:
+        """Claim `step` for a desk, or (None) the oldest step reserved for it; one script.
+
+        Status `gone` when another desk claimed the step first, `empty` when
+        nothing is reserved for the desk.
+        """
+        key = step.key(site_id) if step is not None else reserved_key(site_id, counter_id)
+        raw = json.loads(self._claim_step(
+            keys=[counters_key(site_id), key],
+            args=[now, str(counter_id), step.member if step is not None else ""]))
+        return CallResult(status=raw["status"],
+                          step_id=int(raw["step"]) if raw.get("step") else None,
+                          member=raw.get("member"))
 
     def waiting(self, site_id: str, service_id: int) -> list[tuple[str, float]]:
         """The members of a service queue with their arrival times, oldest first."""
@@ -150,6 +192,18 @@ class LiveState:
             self.redis.hdel(counters_key(site_id), str(counter_id))
         else:
             self.redis.hset(counters_key(site_id), str(counter_id), duty.as_json())
+
+    def mark_present(self, site_id: str, counter_id: int, at: float) -> None:
+        """Record that a desk's workstation page was there at `at` (epoch seconds)."""
+        self.redis.hset(presence_key(site_id), str(counter_id), repr(at))
+
+    def last_seen(self, site_id: str) -> dict[int, float]:
+        """When each desk's workstation page was last seen (epoch seconds), by counter id.
+
+        A desk missing here has no record at all, e.g. just after Redis was flushed.
+        """
+        return {int(counter_id): float(at)
+                for counter_id, at in self.redis.hgetall(presence_key(site_id)).items()}
 
     def call_next(self, site_id: str, counter_id: int, queues: list[ServiceQueue],
                   policy: RoutingPolicy, now: float) -> CallResult:

@@ -17,6 +17,9 @@ def reconcile(database: Database, live: LiveState, site_id: str | None = None,
               now: dt.datetime | None = None) -> dict:
     """Flush each site's live keys and rebuild its queues, counter duties and printing.
 
+    A waiting step transferred to a desk (`reserved_counter_id`) goes back into that
+    desk's reserved set rather than its service queue (`queued_step` says where).
+
     Ticket numbering needs no rebuilding: when its counter is missing, the
     engine continues from the highest number SQL holds for the day. Returns
     how many waiting steps, counters on duty and resumed print jobs each site has.

@@ -1,14 +1,16 @@
 """What a counter's staff see: the ticket at the desk and the queue behind it. No names."""
 
+import datetime as dt
 import math
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from tessera.clock import epoch
 from tessera.errors import NotFound
-from tessera.models import Counter, Service, Step, StepState, Ticket
+from tessera.models import Counter, CounterStatus, Service, Step, StepState, Ticket
+from tessera.queue.desk_actions import UNDO_WINDOW, undoable_ending
 from tessera.queue.engine import QueueEngine
 from tessera.sites.catalogue import translated
 
@@ -28,17 +30,25 @@ def desk_step(engine: QueueEngine, step_id: int, language: str) -> dict:
 
 
 def step_view(step: Step, language: str, now_epoch: float) -> dict:
-    """A called or served step, with its visit's journey so far and the referral note."""
+    """A called or served step, with its visit's journey so far and the referral note.
+
+    `recalls_left` is how many recalls the site still allows (at 0 the next one
+    would be a no-show); `later_services` how many planned services follow.
+    """
     ticket = step.ticket
     site = step.service.site
     return {
         "ticket": {"number": ticket.number, "language": ticket.language,
                    "needs": list(ticket.needs),
-                   "journey": [{"service": s.service.text(language).name, "state": s.state.value}
+                   "journey": [{"service": s.service.text(language).name,
+                                "service_id": s.service_id, "state": s.state.value}
                                for s in ticket.steps]},
         "step": {"id": step.id, "state": step.state.value, "service_id": step.service_id,
                  "service": step.service.text(language).name, "note": step.note,
                  "recall_count": step.recall_count,
+                 "recalls_left": max(0, site.recall_limit - step.recall_count),
+                 "later_services": sum(1 for s in ticket.steps if s.position > step.position
+                                       and s.state == StepState.PLANNED),
                  "waited_minutes": math.floor((now_epoch - epoch(ticket.arrived_at)) / 60)},
         "site": site.id,
     }
@@ -63,8 +73,17 @@ def counter_view(engine: QueueEngine, counter_id: int, language: str) -> dict:
             if service.id in counter.duty_service_ids or not counter.duty_service_ids:
                 for member, arrival in engine.live.waiting(site.id, service.id):
                     waiting_ids[int(member.split("|", 1)[0])] = (service, arrival)
-        tickets = {step.id: step.ticket for step in session.scalars(
-            select(Step).where(Step.id.in_(waiting_ids)).options(selectinload(Step.ticket)))}
+        # Steps transferred to this desk, whatever their service: only this desk may call them.
+        reserved = {int(member.split("|", 1)[0]): arrival
+                    for member, arrival in engine.live.reserved(site.id, counter.id)}
+        steps = {step.id: step for step in session.scalars(
+            select(Step).where(Step.id.in_([*waiting_ids, *reserved]))
+            .options(selectinload(Step.ticket), selectinload(Step.service)
+                     .selectinload(Service.texts)))}
+        for step_id, arrival in reserved.items():
+            if step_id in steps:
+                waiting_ids[step_id] = (steps[step_id].service, arrival)
+        tickets = {step_id: step.ticket for step_id, step in steps.items()}
         view = {
             "counter": {"id": counter.id, "key": counter.key,
                         "name": translated(counter.name, language, site),
@@ -74,12 +93,37 @@ def counter_view(engine: QueueEngine, counter_id: int, language: str) -> dict:
                                      for s in served],
                         "languages": list(counter.duty_languages)},
             "current": step_view(current, language, now) if current else None,
+            "undo": _undo_view(session, counter_id, engine.clock()),
+            "transfer_targets": _transfer_targets(session, counter, current, language),
             "waiting": [
-                {"number": tickets[step_id].number, "service": service.text(language).name,
+                {"step_id": step_id, "number": tickets[step_id].number,
+                 "service": service.text(language).name,
                  "language": tickets[step_id].language, "needs": list(tickets[step_id].needs),
+                 "reserved": step_id in reserved,
                  "waited_minutes": math.floor((now - arrival) / 60)}
                 for step_id, (service, arrival) in sorted(waiting_ids.items(),
                                                           key=lambda item: item[1][1])
                 if step_id in tickets],
         }
     return view
+
+
+def _undo_view(session: Session, counter_id: int, now: dt.datetime) -> dict | None:
+    """The finish or no-show this desk may still undo, and until when; None if none."""
+    ending = undoable_ending(session, counter_id, now)
+    if ending is None:
+        return None
+    return {"ticket": session.get(Ticket, ending.ticket_id).number, "action": ending.kind,
+            "until": (ending.at + UNDO_WINDOW).isoformat() + "Z"}
+
+
+def _transfer_targets(session: Session, counter: Counter, current: Step | None,
+                      language: str) -> list[dict]:
+    """The other desks on duty that serve the current step's service: where it may go."""
+    if current is None:
+        return []
+    desks = session.scalars(select(Counter).where(
+        Counter.site_id == counter.site_id, Counter.active, Counter.id != counter.id,
+        Counter.status != CounterStatus.CLOSED).order_by(Counter.id)).all()
+    return [{"id": desk.id, "name": translated(desk.name, language, counter.site)}
+            for desk in desks if current.service_id in desk.duty_service_ids]
