@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tessera.database import Database
 from tessera.migrate import upgrade
-from tessera.models import Counter, Device, Service
+from tessera.models import Counter, Device, Service, Staff
 from tessera.sites.loader import load_site, read_site_file
 
 ROOT = Path(__file__).parent.parent
@@ -92,3 +92,10 @@ def sign_in_page(page, base_url, username, password=PASSWORD):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def read_pages_in(database, username: str, language: str) -> None:
+    """Have a member of staff read the staff pages in `language` (tests that find text)."""
+    with database.session() as session:
+        session.scalars(select(Staff).where(Staff.username == username)).one() \
+            .page_language = language

@@ -4,7 +4,7 @@ import pytest
 
 from tessera.staff.accounts import create_staff
 
-from .helpers import PASSWORD, audit, migrated_sqlite
+from .helpers import PASSWORD, audit, migrated_sqlite, read_pages_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +24,7 @@ def desk(live_server, database, site):
             maria, _ = create_staff(session, site.id, "maria", "Maria", "staff", ["el", "en"],
                                     ["municipality"], PASSWORD)
             maria_id = maria.id
+        read_pages_in(database, "maria", "en")  # the checks below read English text
         live_server.engine.open_counter(site.counters["desk-1"], maria_id)
         page.goto(f"{live_server.url}/login")
         page.get_by_label("Username").fill("maria")

@@ -8,7 +8,7 @@ import pytest
 from tessera.models import Counter, CounterStatus
 from tessera.staff.accounts import create_staff
 
-from .helpers import PASSWORD, audit, migrated_sqlite, sign_in_page
+from .helpers import PASSWORD, audit, migrated_sqlite, read_pages_in, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,8 @@ def accounts(database, site):
         create_staff(session, site.id, "maria", "Maria", "staff", ["en"], ["municipality"],
                      PASSWORD)
         create_staff(session, site.id, "kostas", "Kostas", "manager", ["el"], [], PASSWORD)
+    for username in ("maria", "kostas"):
+        read_pages_in(database, username, "en")  # the checks read English text
 
 
 def status(database, counter_id) -> CounterStatus:
