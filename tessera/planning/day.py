@@ -37,6 +37,14 @@ class WaitingStep:
         """The service this step asks for."""
         return self.visit.services[self.index]
 
+    @property
+    def appointment_due(self) -> float | None:
+        """The slot (seconds after opening) of a booked visit's first step, else None.
+
+        Only the first step: a referral onward is not what was booked.
+        """
+        return self.visit.appointment_due if self.index == 0 else None
+
 
 @dataclass(frozen=True)
 class ServedStep:
@@ -47,6 +55,10 @@ class ServedStep:
     within_target: bool
     in_language: bool
     coverable: bool  # some counter serving this service speaks the visitor's language
+    walk_in: bool = True  # a step of a visit without an appointment
+    # For a booked visit's first step: from the later of its slot and the
+    # visitor's arrival to the call (negative when called before the slot).
+    late_after_slot_seconds: float | None = None
 
 
 # What an observer of a day is told: the simulated time (seconds after
@@ -124,11 +136,15 @@ def run_day(scenario: Scenario, visits: list[Visit], routing: "Routing",
                     on_called(now, step)
                 spec = scenario.services[step.service]
                 waited = now - step.queued_at
+                due = step.appointment_due
                 served.append(ServedStep(
                     service=step.service, waited_seconds=waited,
                     within_target=waited <= spec.target_seconds,
                     in_language=step.visit.language in counter.languages,
                     coverable=step.visit.language in speakers[step.service],
+                    walk_in=step.visit.appointment_due is None,
+                    late_after_slot_seconds=(None if due is None
+                                             else now - max(due, step.visit.arrived_at)),
                 ))
                 schedule(now + step.visit.handling_seconds[step.index], "completion", counter)
             elif ask_again_at is not None:

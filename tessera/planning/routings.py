@@ -102,12 +102,18 @@ class ScriptRouting:
                     counter.languages)
 
     def enqueue(self, step: WaitingStep, now: float) -> None:
-        """Queue the step at its visit's arrival time, as the live engine does."""
+        """Queue the step at its visit's arrival time, as the live engine does.
+
+        A booked visit's first step carries its slot, as a checked-in
+        appointment's ticket does, so the script's appointment boost applies.
+        """
         service = self.scenario.services[step.service]
+        due = step.appointment_due
         self.live.enqueue(self.site_id, QueuedStep(
             step_id=step.step_id, service_id=service.service_id,
             arrived_at=self.day_opening + step.visit.arrived_at,
             language=step.visit.language, priority=step.visit.priority,
+            appointment_due=0.0 if due is None else self.day_opening + due,
         ))
         self.waiting[step.step_id] = step
         self.waiting_per_service[step.service] += 1

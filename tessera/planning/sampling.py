@@ -3,13 +3,18 @@
 Day d draws from the scenario's seed + d, and everything random about a
 visit (arrival, language, needs, each step's handling time, each referral)
 is drawn here, so every policy is run on the same visitors.
+
+Which visits are booked (see the scenario's `appointments:` section) is drawn
+afterwards from a stream of its own, so the walk-ins' draws never change, and
+the same four numbers are drawn for every visit whatever the shares: a visit
+booked at 20% is booked, on the same slot, at 40% too.
 """
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from tessera.planning.scenario import Scenario
+from tessera.planning.scenario import AppointmentSpec, Scenario
 
 # A referral chain could loop (A -> B -> A ...); a visit stops after this many steps.
 MAX_STEPS_PER_VISIT = 8
@@ -32,6 +37,16 @@ class Visit:
     interpreter: bool
     services: tuple[str, ...]
     handling_seconds: tuple[float, ...]
+    # Seconds after opening: the slot of a booked visit, None for a walk-in.
+    appointment_due: float | None = None
+
+
+@dataclass(frozen=True)
+class SampledDay:
+    """A day's visits: those who come, and the booked visitors who never do."""
+
+    visits: list[Visit]
+    no_shows: list[Visit]
 
 
 def _lognormal_seconds(draw: random.Random, mean: float, cv: float) -> float:
@@ -40,10 +55,14 @@ def _lognormal_seconds(draw: random.Random, mean: float, cv: float) -> float:
     return draw.lognormvariate(math.log(mean) - sigma_squared / 2, math.sqrt(sigma_squared))
 
 
+def _arrivals_stop_seconds(scenario: Scenario) -> float:
+    return (scenario.open_hours * 60 - scenario.arrivals_stop_before_close_minutes) * 60
+
+
 def _arrival_times(scenario: Scenario, draw: random.Random) -> list[float]:
     # Piecewise-constant rates: a Poisson process restarted at each hour is
     # exact, since exponential gaps have no memory.
-    stop = (scenario.open_hours * 60 - scenario.arrivals_stop_before_close_minutes) * 60
+    stop = _arrivals_stop_seconds(scenario)
     times = []
     for hour, per_hour in enumerate(scenario.arrivals_per_hour):
         start, end = hour * 3600.0, min((hour + 1) * 3600.0, stop)
@@ -56,8 +75,37 @@ def _arrival_times(scenario: Scenario, draw: random.Random) -> list[float]:
     return times
 
 
+def _book(visits: list[Visit], booking: AppointmentSpec, stop: float,
+          draw: random.Random) -> SampledDay:
+    slots = max(1, math.floor(stop / booking.slot_seconds + 1e-9))
+    coming, no_shows = [], []
+    for visit in visits:
+        booked = draw.random() < booking.shares[visit.services[0]]
+        slot = draw.randrange(slots) * booking.slot_seconds
+        early = draw.gauss(booking.early_mean_seconds, booking.early_spread_seconds)
+        stays_away = draw.random() < booking.no_show
+        if not booked:
+            coming.append(visit)
+            continue
+        # Those early for the first slot wait at the door until opening.
+        visit = replace(visit, arrived_at=max(0.0, slot - early), appointment_due=slot)
+        (no_shows if stays_away else coming).append(visit)
+    coming.sort(key=lambda visit: (visit.arrived_at, visit.visit_id))
+    return SampledDay(coming, no_shows)
+
+
 def sample_day(scenario: Scenario, day: int) -> list[Visit]:
-    """The visitors of day `day` (0-based), seeded with the scenario's seed + day."""
+    """The visitors of day `day` (0-based) who come, in order of arrival; see sample_bookings."""
+    return sample_bookings(scenario, day).visits
+
+
+def sample_bookings(scenario: Scenario, day: int) -> SampledDay:
+    """The visits of day `day` (0-based), seeded with the scenario's seed + day.
+
+    Without appointments every visit is a walk-in and none stays away; with
+    them, the booked share of visits get their slots and punctuality, and
+    the no-shows among them are set apart.
+    """
     draw = random.Random(scenario.seed + day)
     languages, language_shares = zip(*scenario.languages.items(), strict=True)
     names = list(scenario.services)
@@ -85,4 +133,7 @@ def sample_day(scenario: Scenario, day: int) -> list[Visit]:
             journey.append(next_service)
         visits.append(Visit(visit_id, arrived_at, language, priority, interpreter,
                             tuple(journey), tuple(handling)))
-    return visits
+    if scenario.appointments is None:
+        return SampledDay(visits, [])
+    return _book(visits, scenario.appointments, _arrivals_stop_seconds(scenario),
+                 random.Random(f"appointments:{scenario.seed + day}"))

@@ -4,6 +4,23 @@ A scenario (see ../shared/scenarios/oss-reference.yaml for the form)
 describes the services, the counters and who speaks what at each, and the
 visitors of a typical day: how many come each hour, in which language, with
 which needs, asking for which service, and where they are referred next.
+
+An optional `appointments:` section makes a share of those visits booked:
+
+    appointments:
+      share: 0.2             # of all visits; or per first service, e.g.
+                             # share: {legal_advice: 0.5, housing: 0.3} (others 0)
+      slot_minutes: 15       # slots follow each other from opening; the last
+                             # one ends when arrivals stop
+      punctuality: {mean: 5, spread: 10}   # minutes early (late is negative),
+                             # normally distributed; optional, default 0 and 0
+      no_show: 0.1           # chance a booked visitor never comes; optional, 0
+
+A booked visit keeps the journey, language and needs it was drawn with; its
+slot is drawn uniformly among the day's slots, and it arrives at the slot
+less its punctuality offset (never before opening), unless it is a no-show.
+Without the section, or with a share of 0, the visits are the walk-ins alone,
+exactly as drawn without it.
 """
 
 import math
@@ -41,6 +58,17 @@ class CounterSpec:
 
 
 @dataclass(frozen=True)
+class AppointmentSpec:
+    """The scenario's booked visits: which share, which slots, how punctual; times in seconds."""
+
+    shares: dict[str, float]  # per first service; a service not booked has 0
+    slot_seconds: float
+    early_mean_seconds: float  # positive: booked visitors come before their slot
+    early_spread_seconds: float
+    no_show: float
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario file."""
 
@@ -56,6 +84,7 @@ class Scenario:
     referrals: dict[str, dict[str, float]]
     counters: tuple[CounterSpec, ...]
     arrivals_per_hour: tuple[float, ...]
+    appointments: AppointmentSpec | None = None
 
 
 def _fail(path: str, message: str) -> ValueError:
@@ -93,6 +122,44 @@ def _shares(path: str, where: str, value) -> dict[str, float]:
     if abs(total - 1) > SHARE_TOLERANCE:
         raise _fail(path, f"the shares in {where} must add up to 1, not {total:.3f}.")
     return shares
+
+
+APPOINTMENT_KEYS = ("share", "slot_minutes", "punctuality", "no_show")
+
+
+def _appointments(path: str, raw, services: dict[str, ServiceSpec],
+                  arrival_minutes: float) -> AppointmentSpec:
+    if not isinstance(raw, dict):
+        raise _fail(path, "appointments must be a mapping with share and slot_minutes.")
+    unknown = [str(key) for key in raw if key not in APPOINTMENT_KEYS]
+    if unknown:
+        raise _fail(path, f"appointments: unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(APPOINTMENT_KEYS)}.")
+    for key in ("share", "slot_minutes"):
+        if key not in raw:
+            raise _fail(path, f"appointments is missing '{key}'.")
+    if isinstance(raw["share"], dict):
+        strangers = [str(name) for name in raw["share"] if name not in services]
+        if strangers:
+            raise _fail(path, f"appointments.share: no such service(s) {', '.join(strangers)}.")
+        shares = {name: _number(path, f"appointments.share.{name}", raw["share"].get(name, 0),
+                                minimum=0, maximum=1) for name in services}
+    else:
+        overall = _number(path, "appointments.share", raw["share"], minimum=0, maximum=1)
+        shares = dict.fromkeys(services, overall)
+    slot_minutes = _number(path, "appointments.slot_minutes", raw["slot_minutes"],
+                           positive=True, maximum=arrival_minutes)
+    punctuality = raw.get("punctuality", {})
+    if not isinstance(punctuality, dict) or set(punctuality) - {"mean", "spread"}:
+        raise _fail(path, "appointments.punctuality must be a mapping of mean and spread "
+                          "(minutes early).")
+    early_mean = _number(path, "appointments.punctuality.mean", punctuality.get("mean", 0),
+                         minimum=-arrival_minutes, maximum=arrival_minutes)
+    early_spread = _number(path, "appointments.punctuality.spread",
+                           punctuality.get("spread", 0), minimum=0, maximum=arrival_minutes)
+    no_show = _number(path, "appointments.no_show", raw.get("no_show", 0), minimum=0, maximum=1)
+    return AppointmentSpec(shares, 60 * slot_minutes, 60 * early_mean, 60 * early_spread,
+                           no_show)
 
 
 def load_scenario(scenario_path: str | Path) -> Scenario:
@@ -217,9 +284,15 @@ def load_scenario(scenario_path: str | Path) -> Scenario:
     if unserved:
         raise _fail(path, f"no counter serves {', '.join(unserved)}.")
 
+    appointments = None
+    if raw.get("appointments") is not None:
+        appointments = _appointments(path, raw["appointments"], services,
+                                     open_hours * 60 - stop_before_close)
+
     return Scenario(
         name=str(raw["name"]), seed=raw["seed"], open_hours=open_hours,
         arrivals_stop_before_close_minutes=stop_before_close, handling_cv=handling_cv,
         site_language=site_language, languages=languages, needs=needs, services=services,
         referrals=referrals, counters=tuple(counters), arrivals_per_hour=hourly,
+        appointments=appointments,
     )

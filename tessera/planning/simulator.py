@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from tessera.planning.day import ServedStep, run_day
 from tessera.planning.report import average_days, day_figures
 from tessera.planning.routings import FifoPerDesk, ScriptRouting, pooled_counters
-from tessera.planning.sampling import Visit, sample_day
+from tessera.planning.sampling import Visit, sample_bookings
 from tessera.planning.scenario import Scenario, load_scenario
 from tessera.queue.live import LiveState
 from tessera.queue.routing import LONGEST_WAIT_FIRST, TESSERA, RoutingPolicy
@@ -51,7 +51,9 @@ def simulate(scenario_path: str, live: LiveState, days: int = 10, *,
 
     Returns {"scenario": name, "days": n, "policies": {policy: figures}},
     where figures are the means over days of each day's figures (waits in
-    minutes, shares from 0 to 1), with each day's own figures in "per_day".
+    minutes, shares from 0 to 1), with each day's own figures in "per_day";
+    a scenario that books visits adds the appointment figures
+    (tessera.planning.report).
     `tessera_policy` and `policies` are for tuning: other weights for the
     "tessera" column, or fewer columns. Raises ValueError on a bad scenario
     file or a bad number of days.
@@ -62,9 +64,10 @@ def simulate(scenario_path: str, live: LiveState, days: int = 10, *,
     policies = tuple(policies)
     per_day: dict[str, list[dict]] = {name: [] for name in policies}
     for day in range(days):
-        visits = sample_day(scenario, day)
+        sampled = sample_bookings(scenario, day)
+        no_shows = None if scenario.appointments is None else len(sampled.no_shows)
         for name in policies:
-            served = run_policy(scenario, visits, live, name, day, tessera_policy)
-            per_day[name].append(day_figures(served))
+            served = run_policy(scenario, sampled.visits, live, name, day, tessera_policy)
+            per_day[name].append(day_figures(served, no_shows))
     return {"scenario": scenario.name, "days": days,
             "policies": {name: average_days(per_day[name]) for name in policies}}
