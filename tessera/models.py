@@ -177,6 +177,9 @@ class Service(SitePart, Base):
     by_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The site file's `appointments:` settings, normalised (tessera/appointments/availability.py);
+    # None: the service takes no appointments.
+    appointment_settings: Mapped[dict | None] = mapped_column(JSON)
 
     site: Mapped[Site] = relationship(back_populates="services")
     organisation: Mapped[Organisation] = relationship()
@@ -389,3 +392,59 @@ class Event(Base):
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AppointmentState(enum.StrEnum):
+    """Where a booked slot stands: held while the visitor finishes, then booked.
+
+    A hold that is not confirmed in time ends as `expired`.
+    """
+
+    HELD = "held"
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+    EXPIRED = "expired"
+
+
+# The states in which an appointment takes its seat in a slot and its code at the site.
+ACTIVE_APPOINTMENT = "state IN ('held', 'booked', 'checked_in')"
+
+
+class Appointment(Base):
+    """A place in one slot of a service; `seat` numbers the slot's places from 0.
+
+    The partial unique index on (service, start, seat) is what makes booking the
+    last place atomic: two requests for the same seat cannot both commit.
+    """
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        UniqueConstraint("site_id", "idempotency_key"),
+        Index("ix_appointment_service_start", "service_id", "start"),
+        Index("uq_appointment_seat", "service_id", "start", "seat", unique=True,
+              sqlite_where=text(ACTIVE_APPOINTMENT), postgresql_where=text(ACTIVE_APPOINTMENT)),
+        Index("uq_appointment_code", "site_id", "code", unique=True,
+              sqlite_where=text(ACTIVE_APPOINTMENT), postgresql_where=text(ACTIVE_APPOINTMENT)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    start: Mapped[dt.datetime] = mapped_column(DateTime)
+    end: Mapped[dt.datetime] = mapped_column(DateTime)
+    seat: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    state: Mapped[AppointmentState] = mapped_column(_enum(AppointmentState, "appointment_state"))
+    code: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    hold_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    site: Mapped[Site] = relationship()
+    service: Mapped[Service] = relationship()

@@ -16,7 +16,7 @@ LAYERS = {
                    "tessera.languages", "tessera.links", "tessera.events",
                    "tessera.embedded"),
     "domain": ("tessera.sites", "tessera.queue", "tessera.printing", "tessera.planning",
-               "tessera.status", "tessera.staff"),
+               "tessera.status", "tessera.staff", "tessera.appointments"),
     "web": ("tessera.stores", "tessera.web", "tessera.api"),
     "entry points": ("tessera.cli", "tessera.__main__", "kiosk", "display", "counter",
                      "manager", "worker", "tessera"),

@@ -2,11 +2,20 @@
 
 from flask import Blueprint, jsonify
 
-from tessera.api import calls, catalogue, counters, kiosks, queues, stats, tickets
+from tessera.api import (
+    appointments,
+    calls,
+    catalogue,
+    counters,
+    kiosks,
+    queues,
+    stats,
+    tickets,
+)
 from tessera.api.openapi import API_ROOT, openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
-for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats):
+for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments):
     blueprint.register_blueprint(_resource.blueprint)
 
 

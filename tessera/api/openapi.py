@@ -30,6 +30,10 @@ FIELD_MESSAGES = {
     "languages": lazy_gettext("'languages' must be a list of language codes."),
     "needs": lazy_gettext("'needs' must be a list such as [\"priority\"]."),
     "note": lazy_gettext("'note' must be text."),
+    "start": lazy_gettext("'start' must be a time with its offset, such as "
+                          "2026-11-24T10:30:00+02:00."),
+    "contact": lazy_gettext("'contact' may have only 'email' and 'phone', each as text."),
+    "hold": lazy_gettext("'hold' must be true or false."),
 }
 
 

@@ -40,6 +40,17 @@ PRINTER_SETTINGS = {
 }
 
 
+# A service's `appointments:` numbers: (lowest, highest, what they count), and their defaults.
+APPOINTMENT_NUMBERS = {
+    "places": (1, 100, "visitors per slot"),
+    "horizon_days": (1, 365, "days"),
+    "notice_minutes": (0, 10080, "minutes"),
+    "hold_minutes": (1, 60, "minutes"),
+}
+APPOINTMENT_DEFAULTS = {"places": 1, "horizon_days": 30, "notice_minutes": 60, "hold_minutes": 10}
+APPOINTMENT_SETTINGS = ("slot_minutes", *APPOINTMENT_NUMBERS, "hours", "closed_dates", "desks")
+
+
 class SiteFileError(ValueError):
     """The site file is not valid; the message says where and why."""
 
@@ -81,6 +92,64 @@ def _check_hours(document: dict) -> None:
     stop = document.get("walk_in_stop_minutes", 0)
     _require(isinstance(stop, int) and not isinstance(stop, bool) and 0 <= stop <= 240,
              "'walk_in_stop_minutes' must be a whole number of minutes from 0 to 240")
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_appointments(where: str, settings, languages: list, desks: list) -> None:
+    """A service's `appointments:` settings (SCHEMA.md, "Appointments")."""
+    where = f"{where}.appointments"
+    _require(isinstance(settings, dict), f"{where}: expected a map of settings")
+    unknown = set(settings) - set(APPOINTMENT_SETTINGS)
+    _require(not unknown, f"{where}: unknown setting(s) {', '.join(sorted(map(str, unknown)))}; "
+                          f"known: {', '.join(APPOINTMENT_SETTINGS)}")
+    _require(_whole(settings.get("slot_minutes"), 5, 480),
+             f"{where}: 'slot_minutes' must be a whole number of minutes from 5 to 480")
+    for name, (low, high, meaning) in APPOINTMENT_NUMBERS.items():
+        _require(name not in settings or _whole(settings[name], low, high),
+                 f"{where}: '{name}' must be a whole number of {meaning} from {low} to {high}")
+    hours = settings.get("hours")
+    _require(isinstance(hours, dict) and hours and set(hours) <= set(WEEKDAYS),
+             f"{where}: 'hours' must map weekdays (among {', '.join(WEEKDAYS)}) to intervals")
+    for day, blocks in hours.items():
+        _require(isinstance(blocks, list),
+                 f"{where}.hours.{day}: expected a list of intervals like \"09:00-12:00\" or "
+                 "{time: \"09:00-12:00\", languages: [ar, en]}")
+        for block in blocks:
+            time = block.get("time") if isinstance(block, dict) else block
+            _require(isinstance(time, str) and parse_interval(time) is not None,
+                     f"{where}.hours.{day}: {time!r} is not an interval like \"09:00-12:00\" "
+                     "(an end of 24:00 is midnight)")
+            spoken = block.get("languages", []) if isinstance(block, dict) else []
+            _require(isinstance(spoken, list) and set(spoken) <= set(languages),
+                     f"{where}.hours.{day}: 'languages' must be among the site's languages")
+            _require(not isinstance(block, dict) or set(block) <= {"time", "languages"},
+                     f"{where}.hours.{day}: a block has only 'time' and 'languages'")
+    closed = settings.get("closed_dates") or []
+    _require(isinstance(closed, list) and all(_is_date(day) for day in closed),
+             f"{where}: 'closed_dates' must be a list of dates like \"2026-12-24\"")
+    kept = settings.get("desks") or []
+    _require(isinstance(kept, list) and set(kept) <= set(desks),
+             f"{where}: 'desks' must list counters of this site that serve this service")
+
+
+def _appointment_settings(settings: dict | None) -> dict | None:
+    """The settings as stored: defaults filled in, every block a {time, languages} map."""
+    if settings is None:
+        return None
+    stored = {name: settings.get(name, default)
+              for name, default in APPOINTMENT_DEFAULTS.items()}
+    stored["slot_minutes"] = settings["slot_minutes"]
+    stored["hours"] = {day: [{"time": block, "languages": []} if isinstance(block, str)
+                             else {"time": block["time"],
+                                   "languages": list(block.get("languages", []))}
+                             for block in blocks]
+                       for day, blocks in settings["hours"].items()}
+    stored["closed_dates"] = sorted(str(day) for day in settings.get("closed_dates") or [])
+    stored["desks"] = list(settings.get("desks") or [])
+    return stored
 
 
 def _is_date(value) -> bool:
@@ -169,6 +238,11 @@ def read_site_file(path: str | Path) -> dict:
         _require(zone is None or (isinstance(zone, str) and SLUG.match(zone) is not None),
                  f"{where}: 'zone' must be lower-case letters, digits, '-' or '_', "
                  "such as 'upstairs'")
+    for key, service in services.items():
+        if "appointments" in service:
+            _check_appointments(f"services.{key}", service["appointments"], languages,
+                                [c for c, counter in counters.items()
+                                 if key in (counter.get("services") or [])])
     for key, kiosk in _section(document, "kiosks").items():
         printer = kiosk.get("printer")
         if printer is None:
@@ -233,7 +307,8 @@ def load_site(session: Session, document: dict) -> Site:
         service.target_wait_minutes = data["target_wait"]
         service.mean_handling_minutes = float(data["mean_handling"])
         service.walk_in = data.get("walk_in", True)
-        service.by_appointment = data.get("appointment", False)
+        service.by_appointment = data.get("appointment", "appointments" in data)
+        service.appointment_settings = _appointment_settings(data.get("appointments"))
         service.position = data.get("position", 0)
         service.active = True
         texts = {text.language: text for text in service.texts}

@@ -1,0 +1,1 @@
+"""Appointments: availability per service (slots), holding, booking, cancelling and moving."""
