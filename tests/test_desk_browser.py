@@ -82,6 +82,8 @@ def test_the_last_recall_warns_and_the_next_one_asks(live_server, site, desk, pa
     page.wait_for_function(
         "document.querySelector('[data-field=recall-hint]').textContent.includes('no-show')")
     assert "next recall" in hint.inner_text()
+    # A key pressed while the last answer is on its way is ignored, by design.
+    page.locator("[data-action=recall]:enabled").wait_for()
     page.keyboard.press("r")
     dialog = page.locator("[data-no-show-dialog]")
     dialog.wait_for(state="visible")
