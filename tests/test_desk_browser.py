@@ -56,6 +56,7 @@ def test_a_no_show_asks_first_and_can_be_undone(live_server, site, desk, page, a
     dialog.locator("button[value='']").click()  # going back changes nothing
     assert engine.ticket_by_token(ticket.token).steps[0].state == "called"
 
+    page.locator("[data-action=no-show]:enabled").wait_for()  # keys wait for the page
     page.keyboard.press("x")
     keep.click()
     page.locator("[data-field=number]").filter(has_text="\u2013").wait_for()
