@@ -60,7 +60,7 @@ def choose_services(site_id, kiosk_key, language):
 
 @blueprint.get("/kiosk/<site_id>/<kiosk_key>/<language>/appointment")
 def appointment(site_id, kiosk_key, language):
-    """Check in for an appointment by its code (appointments are coming soon)."""
+    """Check in for an appointment by its code; the ticket then shows as after issuing."""
     return render_template("kiosk/appointment.html",
                            page=_page(site_id, kiosk_key, language), kiosk=kiosk_key)
 

@@ -35,6 +35,10 @@ class Config:
     # A desk whose workstation page has had no live connection for this many seconds is
     # paused (its called ticket back in its place), so nobody is held for an empty desk.
     DESK_ABSENT_SECONDS = int(os.environ.get("DESK_ABSENT_SECONDS", "60"))
+    # An appointment checks in at the kiosk from this many minutes before its start to this
+    # many after; still not checked in then, it is missed.
+    CHECK_IN_EARLY_MINUTES = int(os.environ.get("CHECK_IN_EARLY_MINUTES", "30"))
+    CHECK_IN_LATE_MINUTES = int(os.environ.get("CHECK_IN_LATE_MINUTES", "15"))
     # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
     # The packages of the page blueprints the app factory registers.

@@ -352,6 +352,8 @@ class Step(Base):
     referred_from_id: Mapped[int | None] = mapped_column(ForeignKey("step.id"))
     # A waiting step transferred to a named desk: only that desk may call it.
     reserved_counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    # A checked-in appointment's slot start: the routing's appointment boost comes from here.
+    appointment_due: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     ticket: Mapped[Ticket] = relationship(back_populates="steps")
     service: Mapped[Service] = relationship()
@@ -445,6 +447,8 @@ class Appointment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The ticket check-in gave, so that checking in again gives the same one.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
 
     site: Mapped[Site] = relationship()
     service: Mapped[Service] = relationship()

@@ -7,6 +7,7 @@ each job on time for the workers.
 
 from rq import cron
 
+from worker.appointments import mark_missed_appointments
 from worker.days import close_ended_days
 from worker.desks import pause_absent_desks
 
@@ -21,3 +22,8 @@ cron.register(close_ended_days, "default", interval=DAY_CHECK_SECONDS)
 DESK_CHECK_SECONDS = 15
 
 cron.register(pause_absent_desks, "default", interval=DESK_CHECK_SECONDS)
+
+# An appointment still booked when its check-in window closes is missed within a minute.
+MISSED_CHECK_SECONDS = 60
+
+cron.register(mark_missed_appointments, "default", interval=MISSED_CHECK_SECONDS)

@@ -1,4 +1,5 @@
-// The kiosk's behaviour: issuing a ticket (with retries), the idle warning, read-aloud.
+// The kiosk's behaviour: issuing a ticket or checking in (with retries), the idle warning,
+// read-aloud.
 // Texts come from data-* attributes rendered through Babel, so this file has no strings.
 
 import { speak, voiceFor } from "../static/sound.js";
@@ -49,15 +50,64 @@ function setupIdle(frame) {
   restart();
 }
 
-function setupIssueForm(form) {
+function newKey() {
+  // crypto.randomUUID needs a secure context; a kiosk on a plain-http LAN address has not.
+  return crypto.randomUUID ? crypto.randomUUID()
+    : [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function poster(form, url, headers, onRefused) {
+  // Posts until the server answers: a lost network or a 5xx is retried with backoff, which
+  // is safe because each request is idempotent (a key, or the appointment's own ticket).
   const status = form.querySelector("[data-form-status]");
   const submit = form.querySelector("button[type=submit]");
+  let retryDelay = 1000;
+
+  async function send(body) {
+    submit.disabled = true;
+    status.textContent = form.dataset.messageBusy;
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "Accept-Language": form.dataset.language,  // errors come back in the visitor's language
+          "X-Kiosk": form.dataset.kiosk,
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return retry(body);  // the network is down: the ticket may or may not exist yet
+    }
+    if (response.status >= 500) return retry(body);
+    const answer = await response.json().catch(() => ({}));
+    if (response.status === 201) {
+      // Only a committed ticket is shown: the next page reads it back from the server.
+      // replace: the next visitor cannot go back to this ticket (and its cancel button).
+      window.location.replace(form.dataset.ticketUrl.replace("TOKEN", answer.token));
+      return;
+    }
+    submit.disabled = false;
+    status.textContent = (answer.error && answer.error.message) || form.dataset.messageOffline;
+    onRefused(answer.error || {});
+  }
+
+  function retry(body) {
+    status.textContent = form.dataset.messageOffline;
+    setTimeout(() => send(body), retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  }
+
+  return send;
+}
+
+function setupIssueForm(form) {
+  const status = form.querySelector("[data-form-status]");
   const maximum = Number(form.dataset.maxServices);
   // One key per visit to this screen: a retry after a lost answer is the same ticket.
-  // crypto.randomUUID needs a secure context; a kiosk on a plain-http LAN address has not.
-  const idempotencyKey = crypto.randomUUID ? crypto.randomUUID()
-    : [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  let retryDelay = 1000;
+  const send = poster(form, form.dataset.issueUrl, { "Idempotency-Key": newKey() }, () => {});
 
   form.addEventListener("change", (event) => {
     if (event.target.name !== "services") return;
@@ -79,44 +129,29 @@ function setupIssueForm(form) {
       return;
     }
     const needs = [...form.querySelectorAll("input[name=needs]:checked")].map((input) => input.value);
-    submit.disabled = true;
-    status.textContent = form.dataset.messageBusy;
     send({ services, needs, language: form.dataset.language });
   });
+}
 
-  async function send(body) {
-    let response;
-    try {
-      response = await fetch(form.dataset.issueUrl, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          "Accept-Language": form.dataset.language,  // errors come back in the visitor's language
-          "Idempotency-Key": idempotencyKey,
-          "X-Kiosk": form.dataset.kiosk,
-        },
-        body: JSON.stringify(body),
-      });
-    } catch {
-      return retry(body);  // the network is down: the ticket may or may not exist yet
-    }
-    if (response.status >= 500) return retry(body);
-    const answer = await response.json().catch(() => ({}));
-    if (response.status === 201) {
-      // Only a committed ticket is shown: the next page reads it back from the server.
-      // replace: the next visitor cannot go back to this ticket (and its cancel button).
-      window.location.replace(form.dataset.ticketUrl.replace("TOKEN", answer.token));
+function setupCheckInForm(form) {
+  const status = form.querySelector("[data-form-status]");
+  const code = form.querySelector("input[name=code]");
+  const walkIn = form.querySelector("[data-walk-in]");
+  // Too late for the appointment: offer a walk-in ticket instead.
+  const send = poster(form, form.dataset.checkInUrl, {}, (error) => {
+    walkIn.hidden = error.code !== "too_late";
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    walkIn.hidden = true;
+    if (!code.value.trim()) {
+      status.textContent = form.dataset.messageEmpty;
+      code.focus();
       return;
     }
-    submit.disabled = false;
-    status.textContent = (answer.error && answer.error.message) || form.dataset.messageOffline;
-  }
-
-  function retry(body) {
-    status.textContent = form.dataset.messageOffline;
-    setTimeout(() => send(body), retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 15000);
-  }
+    send({ code: code.value });
+  });
 }
 
 function setupReadAloud(button) {
@@ -154,6 +189,8 @@ const frame = document.querySelector(".kiosk-frame");
 if (frame) setupIdle(frame);
 const form = document.querySelector("[data-issue-form]");
 if (form) setupIssueForm(form);
+const checkInForm = document.querySelector("[data-check-in-form]");
+if (checkInForm) setupCheckInForm(checkInForm);
 const printerNotice = document.querySelector("[data-printer-notice]");
 if (printerNotice) watchPrinter(printerNotice);
 const readAloud = document.querySelector("[data-read-aloud]");

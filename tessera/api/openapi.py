@@ -34,6 +34,7 @@ FIELD_MESSAGES = {
                           "2026-11-24T10:30:00+02:00."),
     "contact": lazy_gettext("'contact' may have only 'email' and 'phone', each as text."),
     "hold": lazy_gettext("'hold' must be true or false."),
+    "code": lazy_gettext("'code' must be the code of the appointment, as text."),
 }
 
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from tessera.api.openapi import request_body
+from tessera.appointments.checkin import CheckInWindow, check_in
 from tessera.errors import InvalidInput
 from tessera.printing.jobs import enqueue_print, print_queue
 from tessera.sites.catalogue import check_language, get_kiosk, get_site
@@ -40,15 +41,41 @@ def issue(site_id):
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 128:
         raise InvalidInput(_("An Idempotency-Key has 1 to 128 characters."), "invalid_key")
+    kiosk_key = _kiosk(site_id)
+    ticket = stores().engine.issue_ticket(site_id, body["services"], body["language"],
+                                          body.get("needs", []), idempotency_key=key,
+                                          kiosk=kiosk_key)
+    return _issued(ticket, kiosk_key)
+
+
+@blueprint.post("/sites/<site_id>/check-in")
+@public
+@limiter.limit(_issue_limit_per_kiosk, key_func=_kiosk_key)
+@limiter.limit(_issue_limit_per_address)
+def check_in_appointment(site_id):
+    """Check in for an appointment by its code: {code}; the ticket, as issuing answers."""
+    body = request_body()
+    kiosk_key = _kiosk(site_id)
+    engine, config = stores().engine, current_app.config
+    window = CheckInWindow(config["CHECK_IN_EARLY_MINUTES"], config["CHECK_IN_LATE_MINUTES"])
+    ticket = check_in(engine, site_id, body["code"], engine.clock(), window, kiosk=kiosk_key)
+    return _issued(ticket, kiosk_key)
+
+
+def _kiosk(site_id: str) -> str | None:
+    """The X-Kiosk header's kiosk, checked before issuing: a ticket for a kiosk that does
+    not exist could never print."""
     kiosk_key = request.headers.get("X-Kiosk")
     if kiosk_key is not None:
-        # Checked before issuing: a ticket for a kiosk that does not exist could never print.
         with stores().database.session() as session:
             get_site(session, site_id)
             get_kiosk(session, site_id, kiosk_key)
+    return kiosk_key
+
+
+def _issued(ticket, kiosk_key: str | None):
+    """The 201 answer for a committed ticket, printed at its kiosk if it came from one."""
     engine = stores().engine
-    ticket = engine.issue_ticket(site_id, body["services"], body["language"],
-                                 body.get("needs", []), idempotency_key=key, kiosk=kiosk_key)
     if kiosk_key is not None:
         _print(ticket.id, kiosk_key)
     status = ticket_status(engine, load_ticket(engine, ticket.token))

@@ -34,6 +34,7 @@ YOUR_NUMBER = N_("Your number")
 PEOPLE_AHEAD = N_("People ahead of you")
 BRING = N_("Bring:")
 SCAN_QR = N_("Scan this code to follow your turn on your phone.")
+APPOINTMENT_AT = N_("Appointment %(time)s")
 
 # translate(language, message) -> the message in that language.
 Translator = Callable[[str, str], str]
@@ -97,10 +98,16 @@ def build_printout(ticket, people_ahead: int | None, mobile_url: str,
     site = ticket.site
     visitor, local = ticket.language, site.language
     languages = [visitor] if visitor == local else [visitor, local]
-    services = [step.service for step in sorted(ticket.steps, key=lambda step: step.position)]
+    steps = sorted(ticket.steps, key=lambda step: step.position)
+    services = [step.service for step in steps]
+    due = steps[0].appointment_due
     sections = []
     for language in languages:
         lines = []
+        if due is not None:
+            # A checked-in appointment: the slot time, local, so desk and visitor see it.
+            time = local_time(due, site.timezone).strftime("%H:%M")
+            lines.append(Line(translate(language, APPOINTMENT_AT) % {"time": time}, bold=True))
         for service in services:
             text = service.text(language)
             lines.append(Line(text.name, bold=True))

@@ -31,6 +31,7 @@ def queued_step(step: Step) -> QueuedStep:
         step_id=step.id, service_id=step.service_id, arrived_at=epoch(ticket.arrived_at),
         language=ticket.language, priority="priority" in ticket.needs,
         reserved_counter=step.reserved_counter_id,
+        appointment_due=epoch(step.appointment_due) if step.appointment_due else 0.0,
     )
 
 

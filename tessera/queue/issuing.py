@@ -23,9 +23,14 @@ NEEDS = ("priority", "interpreter")
 NUMBER_ATTEMPTS = 5
 
 
-def request_fingerprint(service_ids: Sequence[int], language: str, needs: Iterable[str]) -> str:
+def request_fingerprint(service_ids: Sequence[int], language: str, needs: Iterable[str],
+                        appointment_due: dt.datetime | None = None) -> str:
     """A digest of an issue request, to tell a retry from a reused idempotency key."""
-    body = json.dumps([list(service_ids), language, sorted(needs)])
+    facts = [list(service_ids), language, sorted(needs)]
+    if appointment_due is not None:
+        # A walk-in request never matches a check-in's ticket, whatever key it sends.
+        facts.append(appointment_due.isoformat())
+    body = json.dumps(facts)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -34,16 +39,20 @@ class Issuing(EngineBase):
 
     def issue_ticket(self, site_id: str, service_ids: Sequence[int], language: str,
                      needs: Iterable[str] = (), idempotency_key: str | None = None,
-                     kiosk: str | None = None) -> Ticket:
+                     kiosk: str | None = None,
+                     appointment_due: dt.datetime | None = None) -> Ticket:
         """Issue a ticket for a journey of services and put its first step in the queue.
 
         The same `idempotency_key` with the same request returns the first
         ticket again (a double tap is one ticket); with a different request
         it is refused. `kiosk`, where the ticket was taken, goes into the
         `issued` event, so that printing can resume after Redis was flushed.
+        `appointment_due`, a checked-in appointment's slot start (naive UTC), goes
+        on the first step for the routing's appointment boost; such a ticket is
+        issued outside the walk-in hours too, and for appointment-only services.
         """
         needs = sorted(set(needs))
-        fingerprint = request_fingerprint(service_ids, language, needs)
+        fingerprint = request_fingerprint(service_ids, language, needs, appointment_due)
         reseed = False
         for _attempt in range(NUMBER_ATTEMPTS):
             if idempotency_key:
@@ -52,7 +61,8 @@ class Issuing(EngineBase):
                     return existing
             try:
                 ticket = self._insert_ticket(site_id, service_ids, language, needs,
-                                             idempotency_key, fingerprint, reseed, kiosk)
+                                             idempotency_key, fingerprint, reseed, kiosk,
+                                             appointment_due)
             except IntegrityError:
                 # Either a concurrent request with the same idempotency key won,
                 # or Redis lost the day's numbering: look again, re-seed from SQL.
@@ -92,11 +102,14 @@ class Issuing(EngineBase):
                        "closed", opens_at=local_time(opens, site.timezone).isoformat())
 
     def _validate_issue(self, session: Session, site_id: str, service_ids: Sequence[int],
-                        language: str, needs: Sequence[str]) -> tuple[Site, list[Service]]:
+                        language: str, needs: Sequence[str],
+                        appointment: bool = False) -> tuple[Site, list[Service]]:
         site = session.get(Site, site_id)
         if site is None:
             raise NotFound(_("There is no site '%(site)s'.", site=site_id))
-        self._check_open(site)
+        if not appointment:
+            # The check-in window, not the walk-in hours, decides when an appointment comes in.
+            self._check_open(site)
         if not service_ids:
             raise InvalidInput(_("Choose at least one service."), "empty_journey")
         if len(service_ids) > self.max_services:
@@ -112,9 +125,10 @@ class Issuing(EngineBase):
             raise InvalidInput(_("Unknown need(s): %(needs)s. Known needs: %(known)s.",
                                  needs=", ".join(sorted(unknown_needs)),
                                  known=", ".join(NEEDS)), "unknown_need")
-        services = {s.id: s for s in session.scalars(
-            select(Service).where(Service.site_id == site_id, Service.id.in_(service_ids),
-                                  Service.active, Service.walk_in))}
+        offered = [Service.site_id == site_id, Service.id.in_(service_ids), Service.active]
+        if not appointment:
+            offered.append(Service.walk_in)
+        services = {s.id: s for s in session.scalars(select(Service).where(*offered))}
         missing = [str(service_id) for service_id in service_ids if service_id not in services]
         if missing:
             raise InvalidInput(_("Unknown service(s) for walk-in visitors: %(services)s.",
@@ -123,10 +137,12 @@ class Issuing(EngineBase):
 
     def _insert_ticket(self, site_id: str, service_ids: Sequence[int], language: str,
                        needs: list[str], idempotency_key: str | None,
-                       fingerprint: str, reseed: bool, kiosk: str | None) -> Ticket:
+                       fingerprint: str, reseed: bool, kiosk: str | None,
+                       appointment_due: dt.datetime | None) -> Ticket:
         now = self.clock()
         with self.database.session() as session:
-            site, services = self._validate_issue(session, site_id, service_ids, language, needs)
+            site, services = self._validate_issue(session, site_id, service_ids, language, needs,
+                                                  appointment_due is not None)
             day = service_day(now, site.timezone)
             prefix = services[0].prefix
             sequence = self._next_sequence(session, site_id, day, prefix, reseed)
@@ -142,6 +158,7 @@ class Issuing(EngineBase):
                     service=service, position=position,
                     state=StepState.WAITING if first else StepState.PLANNED,
                     queued_at=now if first else None,
+                    appointment_due=appointment_due if first else None,
                 ))
             session.add(ticket)
             session.flush()
