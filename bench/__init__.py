@@ -23,3 +23,17 @@ def print_report(measure: Callable[[], object], as_json: bool,
         return 2
     print(json.dumps(report, indent=2) if as_json else render_table(report))
     return 0
+
+
+def markdown_table(leading: list[tuple[str, str]], columns, rows) -> list[str]:
+    """A Markdown table: `leading` (title, alignment) columns, then the figure `columns`
+    (key, title, format) of each row, given as (leading cells, figures); a missing figure
+    (None) is a dash."""
+    lines = ["| " + " | ".join([title for title, _ in leading]
+                               + [title for _, title, _ in columns]) + " |",
+             "|" + "|".join([align for _, align in leading] + ["---:"] * len(columns)) + "|"]
+    for cells, figures in rows:
+        lines.append("| " + " | ".join([*cells, *(
+            "-" if figures[key] is None else form.format(figures[key])
+            for key, _, form in columns)]) + " |")
+    return lines

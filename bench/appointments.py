@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from bench import print_report
+from bench import markdown_table, print_report
 from bench.estimates import REFERENCE, private_redis
 from tessera.planning.scenario import load_scenario
 from tessera.planning.simulator import simulate
@@ -80,15 +80,9 @@ COLUMNS = (
 
 def render_table(reports: list[dict]) -> str:
     """All shares in one Markdown table, one row per share and policy."""
-    header = ["booked", "policy", *(title for _, title, _ in COLUMNS)]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---:", "---"] + ["---:"] * len(COLUMNS)) + "|"]
-    for report in reports:
-        for policy, figures in report["policies"].items():
-            cells = [f"{report['booked']:.0%}", policy] + [
-                "-" if figures[key] is None else form.format(figures[key])
-                for key, _, form in COLUMNS]
-            lines.append("| " + " | ".join(cells) + " |")
+    lines = markdown_table([("booked", "---:"), ("policy", "---")], COLUMNS, (
+        ([f"{report['booked']:.0%}", policy], figures)
+        for report in reports for policy, figures in report["policies"].items()))
     days = reports[0]["days"] if reports else 0
     lines += ["", f"{days} seeded day(s) per share; appointments and no-shows are totals."]
     return "\n".join(lines)

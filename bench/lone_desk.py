@@ -52,7 +52,7 @@ from pathlib import Path
 
 import yaml
 
-from bench import print_report
+from bench import markdown_table, print_report
 from bench.estimates import REFERENCE, private_redis
 from tessera.planning.day import WaitingStep, run_day
 from tessera.planning.report import average_days, day_figures
@@ -220,14 +220,9 @@ COLUMNS = (
 
 def render_table(reports: list[dict]) -> str:
     """All scenarios in one Markdown table, then the readme ÷ alone ratios."""
-    header = ["scenario", "rule", *(title for _, title, _ in COLUMNS)]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---", "---"] + ["---:"] * len(COLUMNS)) + "|"]
-    for report in reports:
-        for rule, figures in report["rules"].items():
-            cells = [report["scenario"], rule] + [form.format(figures[key])
-                                                  for key, _, form in COLUMNS]
-            lines.append("| " + " | ".join(cells) + " |")
+    lines = markdown_table([("scenario", "---"), ("rule", "---")], COLUMNS, (
+        ([report["scenario"], rule], figures)
+        for report in reports for rule, figures in report["rules"].items()))
     lines.append("")
     for report in reports:
         readme, alone = report["rules"]["readme"], report["rules"]["alone"]
