@@ -452,3 +452,62 @@ class Appointment(Base):
 
     site: Mapped[Site] = relationship()
     service: Mapped[Service] = relationship()
+
+
+class Message(Base):
+    """One message to a visitor about an appointment: an outbox row, sent by a worker job.
+
+    The unique (appointment, kind, channel) row is what keeps a message from being
+    sent twice: it is written in the same transaction as the change it tells of (or
+    by the reminder sweep), and a worker claims it before sending.
+    """
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("appointment_id", "kind", "channel"),
+                      Index("ix_message_pending", "sent_at", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"))
+    # What it tells: confirmation, reminder:24h, moved:<event>, cancellation, offer, ...
+    kind: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker's claim on the row while it sends; a stale claim may be taken over.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    appointment: Mapped[Appointment] = relationship()
+
+
+class WaitingListEntry(Base):
+    """A visitor waiting for a place in a service between two days (site-local dates).
+
+    A cancellation offers the freed slot to the first entry in line that fits: a
+    hold on it, kept for a limited time, that the visitor confirms from the message.
+    """
+
+    __tablename__ = "waiting_list_entry"
+    __table_args__ = (Index("ix_waiting_list_entry_service_state", "service_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    language: Mapped[str] = mapped_column(String(16))
+    first_day: Mapped[dt.date] = mapped_column(Date)
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # waiting, offered, booked, left (the visitor's choice), ended (the range passed)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The hold offered to this entry, while it is offered and after.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+
+    site: Mapped[Site] = relationship()
+    service: Mapped[Service] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
