@@ -15,3 +15,11 @@ def listening_url(host: str, port: int | str) -> str:
     if host in ("0.0.0.0", "::"):
         host = socket.getfqdn()
     return f"http://{host}:{port}"
+
+
+MANAGE_APPOINTMENT_PATH = "/a/{token}"  # the booking blueprint's manage-your-appointment page
+
+
+def manage_appointment_url(base_url: str, token: str) -> str:
+    """Where the visitor sees, moves or cancels the appointment of `token`, under `base_url`."""
+    return base_url.rstrip("/") + MANAGE_APPOINTMENT_PATH.format(token=token)
