@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -58,3 +58,17 @@ class Database:
         assert self.sessions is not None, "Database is not connected"
         with self.sessions() as session, session.begin():
             yield session
+
+
+def change_state(session: Session, row, expected, state) -> bool:
+    """Set `row.state` to `state` only if the database still holds `expected`; whether it did.
+
+    A conditional UPDATE rather than read-then-write, so that of two requests changing
+    the same row at once exactly one wins; the row is re-read either way.
+    """
+    model = type(row)
+    changed = session.execute(
+        update(model).where(model.id == row.id, model.state == expected)
+        .values(state=state).execution_options(synchronize_session=False)).rowcount
+    session.refresh(row)
+    return changed == 1

@@ -7,9 +7,10 @@ each job on time for the workers.
 
 from rq import cron
 
-from worker.appointments import mark_missed_appointments
+from worker.appointments import mark_missed_appointments, tend_waiting_lists
 from worker.days import close_ended_days
 from worker.desks import pause_absent_desks
+from worker.messages import purge_contacts, sweep_messages
 
 # Closing a day is idempotent and cheap when nothing is due, so looking every
 # minute closes each site within a minute of its closing time.
@@ -27,3 +28,20 @@ cron.register(pause_absent_desks, "default", interval=DESK_CHECK_SECONDS)
 MISSED_CHECK_SECONDS = 60
 
 cron.register(mark_missed_appointments, "default", interval=MISSED_CHECK_SECONDS)
+
+# A waiting-list offer that lapsed goes to the next in line within a minute, and so does a
+# place freed without a word to the waiting list (a hold that lapsed quietly).
+WAITING_LIST_CHECK_SECONDS = 60
+
+cron.register(tend_waiting_lists, "default", interval=WAITING_LIST_CHECK_SECONDS)
+
+# Reminders fall due and failed messages are retried within this; a message a request
+# wrote is usually sent at once by its own job, and by this sweep if Redis was away.
+MESSAGE_SWEEP_SECONDS = 30
+
+cron.register(sweep_messages, "default", interval=MESSAGE_SWEEP_SECONDS)
+
+# Contact data is kept for days after a visit, so looking each hour is exact enough.
+CONTACT_PURGE_SECONDS = 3600
+
+cron.register(purge_contacts, "default", interval=CONTACT_PURGE_SECONDS)
