@@ -10,6 +10,8 @@ CATALOGUES := $(wildcard tessera/translations/*/LC_MESSAGES/messages.po)
 
 .PHONY: run test test-fast lint bench simulate translations clean
 
+# The environment reaches every process: `BOOKING_CHALLENGE=off make run` lets the demo
+# book without the proof-of-work check of the booking pages and API (see README).
 run: $(VENV)/.runtime translations
 	$(BIN)/python -m tessera up --demo
 

@@ -39,3 +39,17 @@ class Conflict(TesseraError):
 
     status = 409
     code = "conflict"
+
+
+class Forbidden(TesseraError):
+    """The request is understood but refused as it stands (e.g. a booking without its proof)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TooManyRequests(TesseraError):
+    """The caller has made too many requests of this kind; `retry_after` says when to retry."""
+
+    status = 429
+    code = "rate_limited"
