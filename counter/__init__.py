@@ -1,6 +1,6 @@
 """The counter: staff pick a desk, then call, serve and refer (actions go to the API)."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,9 +10,17 @@ from tessera.errors import InvalidInput
 from tessera.models import Counter, Service, Site
 from tessera.queue.counters import default_languages
 from tessera.sites.catalogue import translated
+from tessera.sites.hours import OpeningHours
 from tessera.staff.permissions import can_use_counter
+from tessera.status.appointments import (
+    bookable_services,
+    check_in_window,
+    desk_appointments,
+    printable_appointment,
+)
 from tessera.status.desk import counter_view
 from tessera.stores import stores
+from tessera.web.addresses import manage_url
 from tessera.web.auth import counter_for_staff
 from tessera.web.i18n import use_staff_language
 
@@ -70,7 +78,32 @@ def workstation(counter_id):
             .options(selectinload(Service.texts)).order_by(Service.position)).all()
         referral_targets = [{"id": s.id, "name": s.text(counter.site.language).name}
                             for s in services]
+        site = counter.site
+        now = stores().engine.clock()
+        booking = {
+            "services": bookable_services(session, site.id, site.language),
+            "languages": site.languages, "site_language": site.language,
+            "today": OpeningHours.of(site).local_day(now).isoformat(),
+            "upcoming": desk_appointments(session, counter_id, site.language, now,
+                                          check_in_window(current_app.config))}
     view = counter_view(stores().engine, counter_id, counter.site.language)
+    # The visitor at the desk is most likely the one to book for: their language first.
+    booking["language"] = view["current"]["ticket"]["language"] if view["current"] \
+        else booking["site_language"]
     return render_template("counter/workstation.html", view=view,
                            referral_targets=referral_targets, site_id=counter.site_id,
-                           site_languages=counter.site.languages)
+                           site_languages=counter.site.languages, booking=booking)
+
+
+@blueprint.get("/counter/<int:counter_id>/appointments/<int:appointment_id>/print")
+@login_required
+def print_appointment(counter_id, appointment_id):
+    """The slip for a visitor booked at this desk, in their language: code, time, QR; printed."""
+    with stores().database.session() as session:
+        counter = counter_for_staff(session, counter_id)
+        slip = printable_appointment(session, counter.site_id, appointment_id,
+                                     check_in_window(current_app.config))
+    # The slip is the visitor's: their language and direction, not the staff member's.
+    g.language = slip["language"]
+    return render_template("counter/appointment_print.html", slip=slip,
+                           manage_url=manage_url(slip["token"]))

@@ -1,9 +1,10 @@
 """The manager's view: live waits and service levels per service, and who is on duty."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from tessera.sites.catalogue import get_site
+from tessera.status.appointments import check_in_window
 from tessera.status.figures import live_stats
 from tessera.stores import stores
 from tessera.web.auth import require_manager
@@ -19,7 +20,7 @@ def dashboard():
     """The live dashboard of the manager's own site."""
     site_id = current_user.site_id
     require_manager(site_id)
-    figures = live_stats(stores().engine, site_id)
+    figures = live_stats(stores().engine, site_id, check_in_window(current_app.config))
     with stores().database.session() as session:
         site = get_site(session, site_id)
         use_staff_language(site.language)

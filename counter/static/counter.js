@@ -41,6 +41,8 @@ let shown = null;
 
 function render(view) {
   shown = view;
+  // The desk's other panels (its appointments) follow what the desk shows.
+  page.dispatchEvent(new CustomEvent("desk-view", { detail: view }));
   const current = view.current;
   field("number").textContent = current ? current.ticket.number : "–";
   field("service").textContent = current ? current.step.service : "–";

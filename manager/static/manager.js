@@ -39,6 +39,8 @@ function render(figures) {
     if (s.over_target) row.classList.add("over-target");
     return row;
   }));
+  page.querySelector("[data-appointments]").replaceChildren(...(figures.appointments || []).map(
+    (s) => cells([s.name, s.booked, s.checked_in, s.missed, s.cancelled])));
   page.querySelector("[data-counters]").replaceChildren(...figures.counters.map((c) => {
     const row = cells([
       c.name, stateLabels[c.state], c.staff, c.services.join(", "),

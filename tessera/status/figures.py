@@ -5,21 +5,25 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from tessera.appointments.checkin import CheckInWindow
 from tessera.clock import epoch, start_of_day
 from tessera.models import Counter, Event, Service, Step, StepState
 from tessera.planning.forecast import site_forecast
 from tessera.queue.engine import QueueEngine
 from tessera.sites.catalogue import get_site, translated
+from tessera.status.appointments import appointments_today
 
 # The events that end a step the desk served.
 SERVED_EVENTS = ("finished", "referred")
 
 
-def live_stats(engine: QueueEngine, site_id: str) -> dict:
+def live_stats(engine: QueueEngine, site_id: str,
+               window: CheckInWindow | None = None) -> dict:
     """Per service: waiting, longest current wait, estimate, today's mean wait and service level.
 
     Per counter: whether it is closed, paused, idle or serving, who is on duty, and
-    what it serves.
+    what it serves. Per service taking appointments: today's booked, checked in,
+    missed and cancelled (`window` tells when a booked one counts as missed).
     """
     now = engine.clock()
     expected = site_forecast(engine, site_id)
@@ -84,5 +88,8 @@ def live_stats(engine: QueueEngine, site_id: str) -> dict:
                 "languages": list(counter.duty_languages),
                 "ticket": step.ticket.number if step else None,
             })
+        appointments = appointments_today(session, site_id, language, now,
+                                          window or CheckInWindow())
     return {"site": site_id, "at": now.isoformat() + "Z", "services": service_rows,
-            "counters": counter_rows, "printers": engine.live.printer_statuses(site_id)}
+            "counters": counter_rows, "printers": engine.live.printer_statuses(site_id),
+            "appointments": appointments}
