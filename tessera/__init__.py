@@ -20,8 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
     from flask_babel import get_locale
 
     from tessera import api, languages
+    from tessera.messages.sending import send_after_commit
     from tessera.stores import Stores
     from tessera.web import auth, csrf, errors, health, i18n, realtime
+    from tessera.web.booking_guard import challenge_on
     from tessera.web.extensions import babel, limiter, socketio
     from tessera.web.extensions import csrf as csrf_protection
     from tessera.web.qr import qr_svg
@@ -53,13 +55,16 @@ def create_app(config: dict | None = None) -> Flask:
     Stores.connect(app.config["DATABASE_URL"], redis_url,
                    app.config["MAX_SERVICES_PER_TICKET"],
                    publisher=realtime.SocketPublisher(socketio)).init_app(app)
+    # Messages a request writes go to the worker once it commits, never in its way.
+    send_after_commit(app.extensions["tessera"].database, redis_url)
 
     errors.register_error_handlers(app)
     app.jinja_env.globals.update(get_locale=get_locale, qr_svg=qr_svg,
                                  language_name=languages.language_name,
                                  language_names=languages.language_names,
                                  page_languages=i18n.translated_languages,
-                                 text_direction=languages.direction)
+                                 text_direction=languages.direction,
+                                 booking_challenge_on=challenge_on)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(auth.blueprint)

@@ -32,6 +32,8 @@ class Config:
     # A kiosk returns to its first screen after this many idle seconds, warning first.
     KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "60"))
     KIOSK_IDLE_WARNING_SECONDS = int(os.environ.get("KIOSK_IDLE_WARNING_SECONDS", "20"))
+    # The check-in page's camera stops after scanning this long without a QR code.
+    KIOSK_SCAN_SECONDS = int(os.environ.get("KIOSK_SCAN_SECONDS", "30"))
     # A desk whose workstation page has had no live connection for this many seconds is
     # paused (its called ticket back in its place), so nobody is held for an empty desk.
     DESK_ABSENT_SECONDS = int(os.environ.get("DESK_ABSENT_SECONDS", "60"))
@@ -39,10 +41,50 @@ class Config:
     # many after; still not checked in then, it is missed.
     CHECK_IN_EARLY_MINUTES = int(os.environ.get("CHECK_IN_EARLY_MINUTES", "30"))
     CHECK_IN_LATE_MINUTES = int(os.environ.get("CHECK_IN_LATE_MINUTES", "15"))
+    # A place freed for the waiting list is held this many minutes for the first in line
+    # (never past the slot's minimum notice), then goes to the next.
+    WAITING_LIST_OFFER_MINUTES = int(os.environ.get("WAITING_LIST_OFFER_MINUTES", "120"))
+    # Against slot hoarding by bots (tessera/appointments/protection.py): a visitor's booking
+    # carries an ALTCHA proof of work unless BOOKING_CHALLENGE=off (tests, trying the demo).
+    # The work is BOOKING_CHALLENGE_COUNTER PBKDF2 derivations of BOOKING_CHALLENGE_COST
+    # iterations at most (half as many at least), and a challenge lasts this many seconds.
+    BOOKING_CHALLENGE = os.environ.get("BOOKING_CHALLENGE", "on")
+    BOOKING_CHALLENGE_COST = int(os.environ.get("BOOKING_CHALLENGE_COST", "1000"))
+    BOOKING_CHALLENGE_COUNTER = int(os.environ.get("BOOKING_CHALLENGE_COUNTER", "5000"))
+    BOOKING_CHALLENGE_SECONDS = int(os.environ.get("BOOKING_CHALLENGE_SECONDS", "300"))
+    # Bookings tried per client address and per contact (email or phone), limits syntax,
+    # and the held or booked appointments still to come that one contact may have at a site.
+    BOOKING_LIMIT_PER_ADDRESS = os.environ.get("BOOKING_LIMIT_PER_ADDRESS", "10/hour")
+    BOOKING_LIMIT_PER_CONTACT = os.environ.get("BOOKING_LIMIT_PER_CONTACT", "5/day")
+    BOOKING_ACTIVE_PER_CONTACT = int(os.environ.get("BOOKING_ACTIVE_PER_CONTACT", "2"))
+    # Messages to visitors (tessera/messages): reminders this long before each appointment
+    # (comma-separated, "h" or "m"; empty: none), and how long a worker's claim on a message
+    # it is sending holds before another worker may take it over (after a crash).
+    APPOINTMENT_REMINDERS = os.environ.get("APPOINTMENT_REMINDERS", "24h,2h")
+    MESSAGE_CLAIM_SECONDS = int(os.environ.get("MESSAGE_CLAIM_SECONDS", "300"))
+    # Email goes through this SMTP server; unset, it is appended to instance/email-outbox.log
+    # instead (the demo), so nothing is lost and nothing leaves the machine.
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes")
+    SMTP_TIMEOUT = int(os.environ.get("SMTP_TIMEOUT", "30"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Tessera <tessera@localhost>")
+    # SMS: "file" appends to instance/sms-outbox.log (the demo); "twilio" sends through
+    # Twilio's Messages API with these credentials (TWILIO_API_URL only changes for tests).
+    SMS_SENDER = os.environ.get("SMS_SENDER", "file")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN")
+    TWILIO_FROM = os.environ.get("TWILIO_FROM")
+    TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com")
+    # A visitor's email and phone are deleted this many days after the appointment ends
+    # (after the last day of a waiting-list entry).
+    CONTACT_RETENTION_DAYS = int(os.environ.get("CONTACT_RETENTION_DAYS", "30"))
     # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
     # The packages of the page blueprints the app factory registers.
-    PAGE_BLUEPRINTS = ("kiosk", "display", "counter", "manager")
+    PAGE_BLUEPRINTS = ("kiosk", "display", "counter", "manager", "booking")
     # The RQ cron configuration of the periodic jobs (`python -m tessera scheduler`).
     SCHEDULE_MODULE = "worker.schedule"
     # Strings are written in English; pages speak the visitor's language.

@@ -24,6 +24,9 @@ POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # A dedicated logical database, so tests never touch a developer's data in db 0.
 REDIS_TEST_DB = int(os.environ.get("TESSERA_TEST_REDIS_DB", "15"))
+# Settings every test app starts with (a test overrides them): bookings need no proof of
+# work, which tests/test_booking_guard.py switches on where it is the subject.
+TEST_CONFIG = {"BOOKING_CHALLENGE": "off"}
 
 
 def _listening(port: int) -> bool:
@@ -166,7 +169,7 @@ def make_client(database_url, redis_url, database, clock):
     def make(**overrides):
         app = create_app({"TESTING": True, "DATABASE_URL": database_url,
                           "REDIS_URL": redis_url, "SOCKETIO_CHANNEL": "tessera-tests",
-                          **overrides})
+                          **TEST_CONFIG, **overrides})
         app.extensions["tessera"].engine.clock = clock
         return app.test_client()
 
@@ -196,7 +199,8 @@ def live_server(database_url, redis_url, database, redis_client, live_server_con
     from tessera.stores import stores
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                      "SOCKETIO_CHANNEL": "tessera-tests-live", **live_server_config})
+                      "SOCKETIO_CHANNEL": "tessera-tests-live", **TEST_CONFIG,
+                      **live_server_config})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

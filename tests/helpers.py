@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tessera.database import Database
 from tessera.migrate import upgrade
 from tessera.models import Counter, Device, Service, Staff
-from tessera.sites.loader import load_site, read_site_file
+from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
 ROOT = Path(__file__).parent.parent
 SITES = Path(__file__).parent / "sites"
@@ -52,6 +52,13 @@ def load_small_site(database: Database) -> SiteIds:
     with database.session() as session:
         load_site(session, read_site_file(SITES / "small.yaml"))
     return SiteIds(database, "small")
+
+
+def load_demo_site(database: Database) -> SiteIds:
+    """Load the demo centre (appointments around the clock, nine languages); its ids by key."""
+    with database.session() as session:
+        load_site(session, read_site_file(DEMO_SITE))
+    return SiteIds(database, "demo")
 
 
 def set_printer(database, settings: dict) -> None:

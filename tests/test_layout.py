@@ -16,10 +16,11 @@ LAYERS = {
                    "tessera.languages", "tessera.links", "tessera.events",
                    "tessera.embedded"),
     "domain": ("tessera.sites", "tessera.queue", "tessera.printing", "tessera.planning",
-               "tessera.status", "tessera.staff", "tessera.appointments"),
+               "tessera.status", "tessera.staff", "tessera.appointments",
+               "tessera.messages"),
     "web": ("tessera.stores", "tessera.web", "tessera.api"),
     "entry points": ("tessera.cli", "tessera.__main__", "kiosk", "display", "counter",
-                     "manager", "worker", "tessera"),
+                     "manager", "booking", "worker", "tessera"),
 }
 ORDER = list(LAYERS)
 DOMAIN = LAYERS["domain"]
@@ -44,7 +45,7 @@ def package_of(module: str, prefixes: tuple[str, ...]) -> str | None:
 def our_modules() -> dict[str, Path]:
     """Every Python module of the application (not tests, benchmarks or migrations)."""
     modules = {}
-    for top in ("tessera", "kiosk", "display", "counter", "manager", "worker"):
+    for top in ("tessera", "kiosk", "display", "counter", "manager", "booking", "worker"):
         for path in (ROOT / top).rglob("*.py"):
             if "versions" in path.parts:
                 continue
@@ -117,7 +118,7 @@ def test_imports_never_point_up_a_layer():
 
 
 def test_nothing_in_tessera_imports_a_page_blueprint_or_a_job():
-    pages_and_jobs = ("kiosk", "display", "counter", "manager", "worker")
+    pages_and_jobs = ("kiosk", "display", "counter", "manager", "booking", "worker")
     wrong = [(importer, imported) for importer, imported in import_edges()
              if importer.split(".")[0] == "tessera"
              and imported.split(".")[0] in pages_and_jobs]

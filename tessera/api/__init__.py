@@ -9,13 +9,16 @@ from tessera.api import (
     counters,
     kiosks,
     queues,
+    staff_appointments,
     stats,
     tickets,
+    waiting_list,
 )
 from tessera.api.openapi import API_ROOT, openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
-for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments):
+for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments,
+                  staff_appointments, waiting_list):
     blueprint.register_blueprint(_resource.blueprint)
 
 

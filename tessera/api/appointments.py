@@ -2,18 +2,20 @@
 
 import datetime as dt
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from tessera.api.openapi import FIELD_MESSAGES, request_body
 from tessera.appointments.availability import MAX_DAYS, get_service, slots
 from tessera.appointments.booking import appointment_view, book, cancel, confirm, get_appointment
 from tessera.appointments.booking import move as move_appointment
-from tessera.errors import InvalidInput
+from tessera.appointments.protection import ChallengeSettings, new_challenge
+from tessera.errors import InvalidInput, NotFound
 from tessera.sites.catalogue import get_site
 from tessera.sites.hours import OpeningHours
 from tessera.stores import stores
 from tessera.web.addresses import manage_url
+from tessera.web.booking_guard import challenge_on, protect_booking
 from tessera.web.csrf import public
 
 blueprint = Blueprint("appointments", __name__)
@@ -71,11 +73,24 @@ def create(site_id):
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 128:
         raise InvalidInput(_("An Idempotency-Key has 1 to 128 characters."), "invalid_key")
+    # Bots book through the API directly: it is guarded as the booking pages are.
+    protect_booking(site_id, body.get("contact"), body.get("altcha"), idempotency_key=key)
     with stores().database.session() as session:
         appointment = book(session, site_id, body["service"], _start(body), body["language"],
                            body.get("contact"), _now(), idempotency_key=key,
                            hold=body.get("hold", False))
         return _answer(appointment, 201)
+
+
+@blueprint.get("/booking/challenge")
+def booking_challenge():
+    """A proof-of-work challenge for a booking (the ALTCHA widget fetches it); 404 while off."""
+    if not challenge_on():
+        raise NotFound(_("Bookings need no security check here."), "challenge_off")
+    response = jsonify(new_challenge(ChallengeSettings.from_config(current_app.config)))
+    # Each challenge is good once: no cache may hand the same one to two visitors.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.get("/appointments/<token>")

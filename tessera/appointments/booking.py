@@ -15,14 +15,16 @@ import re
 import secrets
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tessera.appointments.availability import find_slot, get_service, settings_of
 from tessera.clock import local_time
+from tessera.database import change_state
 from tessera.errors import Conflict, InvalidInput, NotFound
 from tessera.events import record_event
+from tessera.messages.outbox import queue_messages
 from tessera.models import Appointment, AppointmentState, Service
 from tessera.sites.catalogue import check_language, get_site
 
@@ -65,11 +67,15 @@ def request_fingerprint(service_id: int, start: dt.datetime, language: str,
 
 def book(session: Session, site_id: str, service_reference: int | str, start: dt.datetime,
          language: str, contact: dict | None, now: dt.datetime, *,
-         idempotency_key: str | None = None, hold: bool = False) -> Appointment:
+         idempotency_key: str | None = None, hold: bool = False,
+         booked_by: int | None = None, counter_id: int | None = None,
+         hold_minutes: int | None = None) -> Appointment:
     """Book (or with `hold`, hold for a few minutes) a place in the slot at `start` (naive UTC).
 
     The same `idempotency_key` with the same request returns the first
-    appointment; with another request it is refused.
+    appointment; with another request it is refused. Staff booking for a
+    visitor at a desk pass their id (`booked_by`) and the desk's: the event names them.
+    A hold lasts the service's hold minutes, or `hold_minutes` (a waiting-list offer).
     """
     site = get_site(session, site_id)
     service = get_service(session, site_id, service_reference)
@@ -90,7 +96,8 @@ def book(session: Session, site_id: str, service_reference: int | str, start: dt
             language=language, code=new_code(), token=secrets.token_urlsafe(16),
             email=email, phone=phone, created_at=now,
             state=AppointmentState.HELD if hold else AppointmentState.BOOKED,
-            hold_expires_at=now + dt.timedelta(minutes=settings["hold_minutes"]) if hold else None,
+            hold_expires_at=now + dt.timedelta(minutes=hold_minutes or settings["hold_minutes"])
+            if hold else None,
             idempotency_key=idempotency_key, request_fingerprint=fingerprint)
         try:
             with session.begin_nested():
@@ -101,7 +108,8 @@ def book(session: Session, site_id: str, service_reference: int | str, start: dt
                                                      fingerprint)):
                 return found
             continue
-        _record(session, appointment, "appointment_held" if hold else "appointment_booked", now)
+        _record(session, appointment, "appointment_held" if hold else "appointment_booked", now,
+                staff_id=booked_by, counter_id=counter_id)
         return appointment
     raise _slot_full()
 
@@ -116,17 +124,27 @@ def get_appointment(session: Session, token: str, now: dt.datetime | None = None
     return appointment
 
 
-def confirm(session: Session, token: str, now: dt.datetime) -> Appointment:
-    """Turn a hold into a booking, while it lasts."""
+def confirm(session: Session, token: str, now: dt.datetime, *,
+            contact: dict | None = None) -> Appointment:
+    """Turn a hold into a booking, while it lasts.
+
+    With `contact` (the booking page's last step), the visitor's email and phone,
+    each optional and checked as for booking, replace the hold's before it is booked.
+    """
     appointment = get_appointment(session, token, now)
     if appointment.state == AppointmentState.BOOKED:
         return appointment
     if appointment.state == AppointmentState.EXPIRED:
         raise Conflict(_("This hold has expired. Please choose a time again."), "hold_expired")
     _require_state(appointment, (AppointmentState.HELD,))
+    if contact is not None:
+        # Written before the change, so that what its event sets off can reach the visitor.
+        appointment.email, appointment.phone = check_contact(contact)
+        session.flush()
     _change(session, appointment, AppointmentState.BOOKED, "appointment_booked", now,
             AppointmentState.HELD)
     appointment.hold_expires_at = None
+    _tell_waiting_list(session, appointment, now)
     return appointment
 
 
@@ -138,6 +156,7 @@ def cancel(session: Session, token: str, now: dt.datetime) -> Appointment:
     _require_state(appointment, (AppointmentState.HELD, AppointmentState.BOOKED))
     _change(session, appointment, AppointmentState.CANCELLED, "appointment_cancelled", now,
             appointment.state)
+    _tell_waiting_list(session, appointment, now, freed=appointment.start)
     return appointment
 
 
@@ -166,6 +185,7 @@ def move(session: Session, token: str, start: dt.datetime, now: dt.datetime) -> 
             session.refresh(appointment)
             continue
         _record(session, appointment, "appointment_moved", now, moved_from=before.isoformat())
+        _tell_waiting_list(session, appointment, now, freed=before)
         return appointment
     raise _slot_full()
 
@@ -215,9 +235,21 @@ def _expire_holds(session: Session, service: Service, start: dt.datetime,
 
 def _expire(session: Session, appointment: Appointment, now: dt.datetime) -> None:
     # Two readers may find the same lapsed hold; the second one has nothing left to do.
-    if appointment.state == AppointmentState.HELD and appointment.hold_expires_at <= now:
-        _transition(session, appointment, AppointmentState.EXPIRED, "appointment_expired", now,
-                    AppointmentState.HELD)
+    if appointment.state == AppointmentState.HELD and appointment.hold_expires_at <= now \
+            and _transition(session, appointment, AppointmentState.EXPIRED,
+                            "appointment_expired", now, AppointmentState.HELD):
+        # No place to offer here: a booking of this slot is what found the lapsed hold,
+        # or the waiting list's sweep offers it within a minute.
+        _tell_waiting_list(session, appointment, now)
+
+
+def _tell_waiting_list(session: Session, appointment: Appointment, now: dt.datetime,
+                       freed: dt.datetime | None = None) -> None:
+    """Let the waiting list settle an offer this change ends, and offer a place it `freed`."""
+    # The waiting list books its offers through this module, so it is imported when used.
+    from tessera.appointments.waiting_list import appointment_changed
+
+    appointment_changed(session, appointment, now, freed_start=freed)
 
 
 def _change(session: Session, appointment: Appointment, state: AppointmentState, kind: str,
@@ -231,14 +263,10 @@ def _change(session: Session, appointment: Appointment, state: AppointmentState,
 def _transition(session: Session, appointment: Appointment, state: AppointmentState, kind: str,
                 now: dt.datetime, expected: AppointmentState) -> bool:
     """Change the state only from the one this request read; with its event if it changed."""
-    changed = session.execute(
-        update(Appointment).where(Appointment.id == appointment.id,
-                                  Appointment.state == expected)
-        .values(state=state).execution_options(synchronize_session=False)).rowcount
-    session.refresh(appointment)
-    if changed == 1:
+    changed = change_state(session, appointment, expected, state)
+    if changed:
         _record(session, appointment, kind, now)
-    return changed == 1
+    return changed
 
 
 def _require_state(appointment: Appointment, allowed: tuple[AppointmentState, ...]) -> None:
@@ -251,3 +279,5 @@ def _record(session: Session, appointment: Appointment, kind: str, now: dt.datet
             **data) -> None:
     record_event(session, appointment.site_id, kind, now, appointment=appointment.id,
                  service=appointment.service_id, start=appointment.start.isoformat(), **data)
+    # The messages telling the visitor of it commit with the event, or neither does.
+    queue_messages(session, appointment, kind, now)
