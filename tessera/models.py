@@ -245,6 +245,27 @@ class StaffToken(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A token stops working at this time; None only for tokens issued before expiry existed.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    staff: Mapped[Staff] = relationship()
+
+
+class StaffSession(Base):
+    """A signed-in browser session, kept in SQL so that it can be ended from the server.
+
+    The session cookie carries a random key; only its hash is kept. Logging out ends
+    the one session; a password change or a deactivation ends all of a person's.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     staff: Mapped[Staff] = relationship()
 
@@ -377,6 +398,13 @@ class Device(SitePart, Base):
     # For a kiosk: {"printer": {"type": "file" | "network" | ..., ...}}; see SCHEMA.md.
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Pairing: a one-time code shown once (its hash and expiry here) is exchanged for the
+    # device's secret, of which only the hash is kept; a device without one is not trusted.
+    secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    paired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64))
+    pairing_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Event(Base):
