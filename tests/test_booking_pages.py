@@ -11,6 +11,7 @@ import re
 
 import pytest
 import yaml
+from babel.support import Translations
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from tessera.appointments.waiting_list import join
 from tessera.models import Appointment, AppointmentState, WaitingListEntry
 from tessera.sites.loader import load_site, read_site_file
 
-from .helpers import load_demo_site, migrated_sqlite
+from .helpers import ROOT, load_demo_site, migrated_sqlite
 
 # The test clock: Monday 2026-11-23, 10:00 in Athens (08:00 UTC).
 TUESDAY = "2026-11-24"
@@ -185,7 +186,8 @@ def test_no_free_time_in_the_horizon_puts_the_waiting_list_first(client, databas
         load_site(session, read_site_file(path))
         book(session, "tiny", "legal", dt.datetime(2026, 11, 24, 7, 0), "el", None, clock())
     page = client.get("/book/tiny/el/legal").text
-    assert "There is no free time for this service in the coming days." in page
+    greek = Translations.load(str(ROOT / "tessera" / "translations"), ["el"])
+    assert greek.gettext("There is no free time for this service in the coming days.") in page
     assert 'class="waiting-offer waiting-offer-strong"' in page
     assert 'class="button button-primary" href="/book/tiny/el/legal/waiting-list"' in page
 

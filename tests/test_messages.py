@@ -15,11 +15,13 @@ import sys
 import threading
 import time
 import urllib.parse
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import yaml
+from babel.support import Translations
 from rq import Queue
 from rq.job import Job
 from sqlalchemy import select
@@ -56,6 +58,8 @@ from tessera.sites.loader import load_site, read_site_file
 
 from .conftest import Clock
 from .helpers import ROOT, closed_port
+
+CATALOGUES = ROOT / "tessera" / "translations"
 
 PUBLIC_URL = "https://tessera.example"
 EMAIL = "visitor@example.org"
@@ -268,7 +272,7 @@ def test_a_failed_send_is_retried_later_until_it_is_sent(database, centre, clock
 
 def test_a_message_the_appointment_outgrew_is_dropped_not_sent(database, centre, clock):
     start = slot_after(database, clock.now + dt.timedelta(days=1), clock.now)
-    appointment = book_one(database, clock.now, start, contact={"email": EMAIL})
+    appointment = book_one(database, clock.now, start, contact={"email": EMAIL}, language="en")
     with database.session() as session:
         cancel(session, appointment.token, clock.now)
     outlets = recording_outlets()
@@ -306,7 +310,7 @@ def test_an_offer_says_until_when_the_place_is_kept_and_ends_with_its_hold(
 
 def test_reminders_fall_due_before_the_appointment_and_follow_a_move(database, centre, clock):
     start = slot_after(database, clock.now + dt.timedelta(days=3), clock.now)
-    appointment = book_one(database, clock.now, start, contact={"email": EMAIL})
+    appointment = book_one(database, clock.now, start, contact={"email": EMAIL}, language="en")
 
     def reminders_at(moment: dt.datetime) -> list[str]:
         clock.now = moment
@@ -426,7 +430,7 @@ def test_a_server_down_is_retried_and_the_message_sent_once(database, centre, cl
                                                             tmp_path, smtp_server):
     port, received = smtp_server
     start = slot_after(database, clock.now + dt.timedelta(days=1), clock.now)
-    book_one(database, clock.now, start, contact={"email": EMAIL})
+    book_one(database, clock.now, start, contact={"email": EMAIL}, language="en")
     down = outlets_from_settings(settings(SMTP_HOST="127.0.0.1", SMTP_PORT=closed_port()),
                                  PUBLIC_URL, tmp_path)
     assert send_due(database, clock, down) == {"failed": 1}
@@ -536,10 +540,13 @@ def test_a_reminder_is_delivered_once_across_a_worker_crash_and_restart(
         second.terminate()
         second.wait(timeout=30)
     mails = received()
-    assert sorted(mail["Subject"] for mail in mails) == sorted(
-        ["Your appointment is booked", "Reminder of your appointment"])
+    arabic = Translations.load(str(CATALOGUES), ["ar"])
+    assert sorted(str(make_header(decode_header(mail["Subject"]))) for mail in mails) == sorted(
+        arabic.gettext(text) for text in ["Your appointment is booked",
+                                          "Reminder of your appointment"])
     assert len({mail["Message-ID"] for mail in mails}) == 2
-    reminder = next(mail for mail in mails if mail["Subject"].startswith("Reminder"))
+    reminder = next(mail for mail in mails if arabic.gettext("Reminder of your appointment")
+                    == str(make_header(decode_header(mail["Subject"]))))
     body = reminder.get_payload(decode=True).decode()
     assert "التسجيل" in body and reminder["Content-Language"] == "ar"
     assert [message.attempts for message in messages(database)] == [2, 1]
