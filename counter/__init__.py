@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tessera.errors import InvalidInput
-from tessera.models import Counter, Service, Site
+from tessera.models import MAX_ID, Counter, Service, Site
 from tessera.queue.counters import default_languages
 from tessera.sites.catalogue import translated
 from tessera.sites.hours import OpeningHours
@@ -53,12 +53,13 @@ def choose_desk():
 def open_desk():
     """Open the chosen desk for the chosen services and languages (closing any other of theirs)."""
     counter_id = request.form.get("counter", type=int)
-    if counter_id is None:
+    if counter_id is None or not 1 <= counter_id <= MAX_ID:
         raise InvalidInput(_("Choose a desk."), "no_counter")
     with stores().database.session() as session:
         counter_for_staff(session, counter_id)
     services = request.form.getlist("services")
-    if not all(service.isdigit() for service in services):
+    # isdecimal, not isdigit: int() refuses "²"; and no id is larger than MAX_ID.
+    if not all(service.isdecimal() and int(service) <= MAX_ID for service in services):
         raise InvalidInput(_("'services' must be a list of service ids."), "invalid_services")
     stores().engine.open_counter(
         counter_id, current_user.id, service_ids=[int(s) for s in services] or None,
@@ -66,7 +67,7 @@ def open_desk():
     return redirect(url_for("counter.workstation", counter_id=counter_id))
 
 
-@blueprint.get("/counter/<int:counter_id>")
+@blueprint.get("/counter/<id:counter_id>")
 @login_required
 def workstation(counter_id):
     """The desk's screen: Call next, the ticket at the desk, the queue behind it."""
@@ -95,7 +96,7 @@ def workstation(counter_id):
                            site_languages=counter.site.languages, booking=booking)
 
 
-@blueprint.get("/counter/<int:counter_id>/appointments/<int:appointment_id>/print")
+@blueprint.get("/counter/<id:counter_id>/appointments/<id:appointment_id>/print")
 @login_required
 def print_appointment(counter_id, appointment_id):
     """The slip for a visitor booked at this desk, in their language: code, time, QR; printed."""

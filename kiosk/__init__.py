@@ -1,18 +1,51 @@
 """The kiosk: touch pages where visitors take a ticket (issuing itself is the API's)."""
 
-from flask import Blueprint, abort, current_app, g, render_template
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from tessera.devices.pairing import SECRET_COOKIE, NotPaired, authenticate, pair
 from tessera.languages import direction
 from tessera.sites.catalogue import catalogue, check_language, get_kiosk, get_site
 from tessera.sites.hours import OpeningHours, opening_words
 from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores
 from tessera.web.addresses import mobile_url
+from tessera.web.csrf import public
+from tessera.web.extensions import limiter
 
 blueprint = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/kiosk-static")
+# The pairing cookie outlives any browser session: a kiosk is paired once, by staff.
+SECRET_COOKIE_DAYS = 3650
+
+
+class KioskNotPaired(Exception):
+    """This browser holds no secret of this kiosk: staff must pair it before visitors use it."""
+
+    def __init__(self, site_id: str, kiosk_key: str):
+        super().__init__(kiosk_key)
+        self.site_id, self.kiosk_key = site_id, kiosk_key
+
+
+@blueprint.errorhandler(KioskNotPaired)
+def not_paired(error):
+    """The screen staff see on a kiosk that cannot print yet, with the way to pair it."""
+    with stores().database.session() as session:
+        site = get_site(session, error.site_id)
+        # For staff: in the kiosk browser's language (Accept-Language), not a visitor's.
+        g.pop("language", None)
+        page = {"site": {"id": site.id, "name": site.name, "language": site.language}}
+    return render_template("kiosk/not_paired.html", page=page, kiosk=error.kiosk_key), 403
+
+
+def _check_paired(site_id: str, kiosk_key: str) -> None:
+    """Refuse the visitor screens unless this browser holds this kiosk's secret: without
+    it, issuing would be refused, so a visitor would choose services for nothing."""
+    with stores().database.session() as session:
+        kiosk = authenticate(session, site_id, request.cookies.get(SECRET_COOKIE))
+        if kiosk is None or kiosk.key != kiosk_key:
+            raise KioskNotPaired(site_id, kiosk_key)
 
 
 def _page(site_id: str, kiosk_key: str, language: str | None = None) -> dict:
@@ -21,7 +54,45 @@ def _page(site_id: str, kiosk_key: str, language: str | None = None) -> dict:
         site = get_site(session, site_id)
         get_kiosk(session, site_id, kiosk_key)
         g.language = check_language(site, language or site.language)
-        return catalogue(session, site_id, g.language)
+        page = catalogue(session, site_id, g.language)
+    _check_paired(site_id, kiosk_key)
+    return page
+
+
+@blueprint.route("/kiosk/<site_id>/<kiosk_key>/pair", methods=["GET", "POST"])
+@public
+@limiter.limit("10/minute", methods=["POST"])
+def pair_kiosk(site_id, kiosk_key):
+    """Staff type the one-time pairing code on the kiosk; its secret becomes a cookie.
+
+    Public (no CSRF token): the code itself is what proves the request, and it is
+    limited per address so it cannot be guessed.
+    """
+    error = None
+    with stores().database.session() as session:
+        site = get_site(session, site_id)
+        get_kiosk(session, site_id, kiosk_key)
+        page = {"site": {"id": site.id, "name": site.name, "language": site.language}}
+    if request.method == "POST":
+        try:
+            with stores().database.session() as session:
+                secret = pair(session, site_id, kiosk_key, request.form.get("code", ""),
+                              stores().engine.clock())
+        except NotPaired as refused:
+            error = refused.message
+        else:
+            response = redirect(url_for("kiosk.choose_language", site_id=site_id,
+                                        kiosk_key=kiosk_key))
+            # HttpOnly: no script on the page can read it; Strict: no other site's page
+            # can make the kiosk's browser send it.
+            response.set_cookie(SECRET_COOKIE, secret, max_age=SECRET_COOKIE_DAYS * 86400,
+                                httponly=True, samesite="Strict",
+                                secure=request.is_secure
+                                or bool(current_app.config.get("SECURE_COOKIES")),
+                                path="/")
+            return response
+    return render_template("kiosk/pair.html", page=page, kiosk=kiosk_key,
+                           error=error), 422 if error else 200
 
 
 @blueprint.get("/kiosk/<site_id>/<kiosk_key>")

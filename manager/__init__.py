@@ -26,3 +26,7 @@ def dashboard():
         use_staff_language(site.language)
     return render_template("manager/dashboard.html", figures=figures, site_id=site_id,
                            site_languages=site.languages)
+
+
+# The reports page registers its route on this blueprint.
+from manager import reports  # noqa: E402, F401

@@ -9,10 +9,10 @@ from tessera.config import INSTANCE_DIRECTORY, Config
 
 
 def limiter_storage(redis_url: str) -> str:
-    """The rate limiter's storage URI for our Redis (the limits library spells sockets so)."""
-    if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url.removeprefix("unix://")
-    return redis_url
+    """The rate limiter's storage URI for our Redis (the limits library spells it its way)."""
+    from tessera.redis_client import limiter_storage as storage
+
+    return storage(redis_url)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,7 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     from tessera.web.booking_guard import challenge_on
     from tessera.web.extensions import babel, limiter, socketio
     from tessera.web.extensions import csrf as csrf_protection
+    from tessera.web.input_guard import init_input_guard
     from tessera.web.qr import qr_svg
+    from tessera.web.security_headers import init_security_headers
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIRECTORY))
     app.config.from_object(Config)
@@ -44,6 +46,10 @@ def create_app(config: dict | None = None) -> Flask:
     # CSRF is checked in web.csrf.protect_from_csrf, which knows which requests need it.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
 
+    # First: hostile input is refused before the rate limiter, CSRF or any view reads it.
+    init_input_guard(app)
+    # Security headers and cookie flags (CSP, frames, HTTPS) on every answer.
+    init_security_headers(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
     csrf_protection.init_app(app)

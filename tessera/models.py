@@ -30,6 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The largest id a row can have: ids are INTEGER columns, 32 bits on PostgreSQL. A larger
+# number names no row, and the web layer refuses it before it reaches a query (which
+# PostgreSQL, or SQLite past 2**63, would fail with an error instead of "not found").
+MAX_ID = 2**31 - 1
+
 
 class Base(DeclarativeBase):
     """Declarative base; the metadata Alembic migrates."""

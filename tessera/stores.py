@@ -9,6 +9,7 @@ from tessera.database import Database
 from tessera.queue.base import Publisher, publish_nothing
 from tessera.queue.engine import QueueEngine
 from tessera.queue.live import LiveState
+from tessera.redis_client import redis_client
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Stores:
                 publisher: Publisher = publish_nothing) -> "Stores":
         """Connect to both stores and build the engine on them."""
         database = Database(database_url)
-        client = redis.Redis.from_url(redis_url, health_check_interval=30)
+        client = redis_client(redis_url, health_check_interval=30)
         live = LiveState(client)
         engine = QueueEngine(database, live, max_services=max_services, publisher=publisher)
         return cls(database, client, live, engine)

@@ -248,6 +248,11 @@ def browser():
         chromium.close()
 
 
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (event) =>
+  console.error("Content Security Policy violation: "
+                + `${event.violatedDirective} ${event.blockedURI}`));"""
+
+
 @pytest.fixture
 def open_page(browser):
     """A function that opens a fresh browser page (its own context) with these options.
@@ -263,6 +268,11 @@ def open_page(browser):
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        # So does anything the Content-Security-Policy blocks (Chromium reports it on the
+        # console; the listener also catches what a page's own script triggers).
+        page.on("console", lambda message: errors.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text else None)
+        context.add_init_script(CSP_LISTENER)
         return page
 
     yield open_one

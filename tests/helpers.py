@@ -69,6 +69,54 @@ def set_printer(database, settings: dict) -> None:
         kiosk.settings = {"printer": settings}
 
 
+# Kiosks ---------------------------------------------------------------------------
+
+def pair_kiosk(database, site_id: str, kiosk_key: str = "entrance") -> str:
+    """Pair a kiosk as staff do (a one-time code, exchanged for a secret); its secret.
+
+    Pairing again replaces the secret, so pair each kiosk once per test.
+    """
+    from tessera.clock import utc_now
+    from tessera.devices.pairing import pair, start_pairing
+
+    now = utc_now()
+    with database.session() as session:
+        code, _ = start_pairing(session, site_id, kiosk_key, now)
+        return pair(session, site_id, kiosk_key, code, now)
+
+
+def kiosk_headers(client, site_id: str, kiosk_key: str = "entrance") -> dict:
+    """The headers a paired kiosk sends (X-Kiosk and its secret), pairing it on first use;
+    the secret is kept on the test client, so later calls do not re-pair."""
+    from tessera.stores import stores
+
+    secrets = client.__dict__.setdefault("kiosk_secrets", {})
+    if (site_id, kiosk_key) not in secrets:
+        with client.application.app_context():
+            secrets[site_id, kiosk_key] = pair_kiosk(stores().database, site_id, kiosk_key)
+    return {"X-Kiosk": kiosk_key, "X-Kiosk-Secret": secrets[site_id, kiosk_key]}
+
+
+def pair_client(client, site_id: str, kiosk_key: str = "entrance"):
+    """Give a test client the kiosk's pairing cookie, as the pairing page sets it; the client."""
+    from tessera.devices.pairing import SECRET_COOKIE
+
+    client.set_cookie(SECRET_COOKIE, kiosk_headers(client, site_id, kiosk_key)["X-Kiosk-Secret"])
+    return client
+
+
+def pair_browser(page, live_server, site_id: str, kiosk_key: str = "entrance") -> None:
+    """Give a browser page the kiosk's pairing cookie, as the pairing page would set it."""
+    from tessera.devices.pairing import SECRET_COOKIE
+    from tessera.stores import stores
+
+    with live_server.app.app_context():
+        secret = pair_kiosk(stores().database, site_id, kiosk_key)
+    page.context.add_cookies([{"name": SECRET_COOKIE, "value": secret,
+                               "url": live_server.url, "httpOnly": True,
+                               "sameSite": "Strict"}])
+
+
 # Pages ----------------------------------------------------------------------------
 
 def sign_in(client, username, password=PASSWORD):
@@ -81,7 +129,8 @@ def sign_in(client, username, password=PASSWORD):
 
 def audit(page, axe_script) -> list[str]:
     """axe-core's serious and critical violations on the page, one line each."""
-    page.add_script_tag(content=axe_script)
+    # Evaluated, not added as an inline <script>, which the pages' CSP rightly refuses.
+    page.evaluate(axe_script)
     result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
     return [f"{v['id']} ({v['impact']}): {v['help']} — "
             f"{[node['target'] for node in v['nodes']][:3]}"

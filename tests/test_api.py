@@ -3,13 +3,16 @@
 import pytest
 from sqlalchemy import func, select
 
+from tessera.devices.pairing import SECRET_COOKIE
 from tessera.models import Ticket
+
+from .helpers import kiosk_headers
 
 
 def issue(client, site, services=("registration",), language="ar", needs=(), key=None,
           kiosk="entrance"):
     """POST a ticket request the way the kiosk does."""
-    headers = {"X-Kiosk": kiosk}
+    headers = kiosk_headers(client, site.id, kiosk) if kiosk else {}
     if key:
         headers["Idempotency-Key"] = key
     return client.post(f"/api/v1/sites/{site.id}/tickets", headers=headers, json={
@@ -103,16 +106,17 @@ def test_issuing_is_rate_limited_per_kiosk(make_client, site, database):
     statuses = [issue(client, site, kiosk="entrance").status_code for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
     limited = issue(client, site, kiosk="entrance")
-    assert limited.get_json()["error"]["code"] == "too_many_requests"
+    assert limited.get_json()["error"]["code"] == "rate_limited"
     assert issue(client, site, kiosk="upstairs").status_code == 201  # another kiosk
     assert ticket_count(database) == 4
 
 
 def test_issuing_is_rate_limited_per_address(make_client, site):
     client = make_client(ISSUE_LIMIT_PER_ADDRESS="2/minute")
-    statuses = [issue(client, site, kiosk=kiosk).status_code
-                for kiosk in ("entrance", "upstairs", "entrance")]
+    statuses = [issue(client, site, kiosk=None).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
+    # A paired kiosk at the same address spends its own bucket, not the address's.
+    assert issue(client, site, kiosk="entrance").status_code == 201
 
 
 def test_cancel_over_http(client, site):
@@ -136,6 +140,9 @@ def test_queues(client, site):
 
 
 def test_kiosk_pages(client, site):
+    unpaired = client.get("/kiosk/small/entrance")
+    assert unpaired.status_code == 403 and "This kiosk is not paired" in unpaired.text
+    client.set_cookie(SECRET_COOKIE, kiosk_headers(client, "small")["X-Kiosk-Secret"])
     start = client.get("/kiosk/small/entrance")
     assert start.status_code == 200
     assert 'lang="ar" dir="rtl"' in start.text and "العربية" in start.text

@@ -10,7 +10,14 @@ import datetime as dt
 
 import pytest
 
-from .helpers import SCREENSHOTS, audit, keep_idle_away, load_demo_site, migrated_sqlite
+from .helpers import (
+    SCREENSHOTS,
+    audit,
+    keep_idle_away,
+    load_demo_site,
+    migrated_sqlite,
+    pair_browser,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +79,7 @@ def test_book_in_arabic_with_the_keyboard_then_check_in_at_the_kiosk(server, clo
 
     clock.now = SLOT - dt.timedelta(minutes=5)
     kiosk = open_page()
+    pair_browser(kiosk, server, "demo")
     kiosk.goto(f"{server.url}/kiosk/demo/entrance/ar/appointment")
     keep_idle_away(kiosk)
     kiosk.locator("input[name=code]").fill(code.lower())
@@ -150,6 +158,7 @@ def test_the_accessibility_bar_works_by_keyboard_and_is_remembered_on_a_phone(se
 
     # A kiosk serves the next visitor: its choices last only as long as the page.
     kiosk = open_page()
+    pair_browser(kiosk, server, "demo")
     kiosk.goto(f"{server.url}/kiosk/demo/entrance/en")
     keep_idle_away(kiosk)
     kiosk.get_by_role("button", name="Larger text").click()

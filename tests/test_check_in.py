@@ -14,6 +14,8 @@ from tessera.printing.content import APPOINTMENT_AT, build_printout
 from tessera.queue.reconcile import reconcile
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
+from .helpers import kiosk_headers, pair_client
+
 API = "/api/v1"
 # The test clock starts on Monday 2026-11-23, 10:00 in Athens (08:00 UTC); this slot of
 # legal advice starts at 11:00 in Athens.
@@ -205,7 +207,7 @@ def test_the_api_answers_the_ticket_as_issuing_does_and_each_refusal(client, dem
     assert client.post(url, json={"code": 7}).status_code == 422
     clock.now = SLOT
     answer = client.post(url, json={"code": appointment.code},
-                         headers={"X-Kiosk": "entrance"})
+                         headers=kiosk_headers(client, "demo"))
     assert answer.status_code == 201
     assert {"number", "token", "mobile_url"} <= set(answer.json)
     again = client.post(url, json={"code": appointment.code})
@@ -218,7 +220,7 @@ def test_the_api_answers_the_ticket_as_issuing_does_and_each_refusal(client, dem
 
 
 def test_the_kiosk_check_in_page_has_the_form(client, demo):
-    page = client.get("/kiosk/demo/entrance/ar/appointment")
+    page = pair_client(client, "demo").get("/kiosk/demo/entrance/ar/appointment")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'data-check-in-form' in html and f"{API}/sites/demo/check-in" in html

@@ -11,7 +11,7 @@ import pytest
 from tessera.appointments.booking import book
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
-from .helpers import audit, keep_idle_away, migrated_sqlite
+from .helpers import audit, keep_idle_away, migrated_sqlite, pair_browser
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,7 @@ def booked_code(database, clock, start) -> str:
 def test_check_in_at_the_kiosk_in_arabic(live_server, database, clock, page, axe_script):
     live_server.engine.clock = clock
     code = booked_code(database, clock, SLOT)
+    pair_browser(page, live_server, "demo")
     page.goto(f"{live_server.url}/kiosk/demo/entrance/ar/appointment")
     keep_idle_away(page)
     assert page.locator("html").get_attribute("dir") == "rtl"

@@ -11,6 +11,8 @@ import urllib.request
 import pytest
 
 from tessera import create_app
+from tessera.queue.reconcile import repair
+from tessera.stores import stores
 
 from .helpers import ROOT, closed_port
 
@@ -66,8 +68,16 @@ def test_a_bad_site_file_is_reported_clearly(environment, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_healthz_reports_each_store(redis_url, database_url):
-    healthy = create_app({"REDIS_URL": redis_url, "DATABASE_URL": database_url}).test_client()
+def test_healthz_reports_each_store(redis_url, database_url, database, redis_client, site):
+    app = create_app({"REDIS_URL": redis_url, "DATABASE_URL": database_url})
+    healthy = app.test_client()
+    # A Redis that lost the live state serves on, degraded, until the repair has run.
+    response = healthy.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "degraded", "stale_sites": [site.id],
+                                   "redis": True, "database": True}
+    with app.app_context():
+        repair(stores().database, stores().live)
     response = healthy.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "redis": True, "database": True}
@@ -123,6 +133,8 @@ def test_up_runs_everything_with_embedded_redis(tmp_path):
     assert (tmp_path / "instance" / "tessera.sqlite3").exists()
     assert "Site 'demo' loaded" in output
     assert f"http://127.0.0.1:{port}/kiosk/demo/entrance" in output
+    # The demo kiosk's pairing link, so the demo still prints.
+    assert f"http://127.0.0.1:{port}/kiosk/demo/entrance/pair?code=" in output
     for role in ("staff", "manager", "admin"):
         assert f"demo-{role}" in output  # one account per role, password shown once
     assert process.returncode == 0

@@ -32,7 +32,7 @@ def desk(live_server, database, site):
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/counter")
         page.goto(f"{live_server.url}/counter/{site.counters['desk-1']}")
-        page.wait_for_function("window.io !== undefined")
+        page.wait_for_function("() => window.io !== undefined")
         return page
 
     return open_desk
@@ -81,7 +81,8 @@ def test_the_last_recall_warns_and_the_next_one_asks(live_server, site, desk, pa
     for _ in range(2):  # the small site allows two recalls
         page.locator("[data-action=recall]:enabled").click()
     page.wait_for_function(
-        "document.querySelector('[data-field=recall-hint]').textContent.includes('no-show')")
+        "() => document.querySelector('[data-field=recall-hint]').textContent"
+        ".includes('no-show')")
     assert "next recall" in hint.inner_text()
     # A key pressed while the last answer is on its way is ignored, by design.
     page.locator("[data-action=recall]:enabled").wait_for()

@@ -50,7 +50,7 @@ def open_desk(page, counter_id):
     page.locator(f"form.desk-card:has(input[name=counter][value='{counter_id}'])"
                  ).get_by_role("button").click()
     page.wait_for_url(f"**/counter/{counter_id}")
-    page.wait_for_function("window.io !== undefined")
+    page.wait_for_function("() => window.io !== undefined")
 
 
 def pause_absent(live_server):
@@ -91,7 +91,7 @@ def test_a_manager_pauses_and_closes_a_desk(live_server, site, accounts, databas
     page = open_page()
     sign_in_page(page, live_server.url, "kostas")
     page.goto(f"{live_server.url}/manager")
-    page.wait_for_function("window.io !== undefined")
+    page.wait_for_function("() => window.io !== undefined")
     page.wait_for_load_state("networkidle")
     assert audit(page, axe_script) == []
     labels = json.loads(page.locator("[data-dashboard]").get_attribute("data-state-labels"))

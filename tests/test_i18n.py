@@ -12,6 +12,8 @@ from babel.messages.pofile import read_po
 
 from tessera.errors import InvalidInput
 
+from .helpers import pair_client
+
 ROOT = Path(__file__).parent.parent
 TRANSLATIONS = ROOT / "tessera" / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
@@ -133,7 +135,7 @@ def test_catalogue_says_it_is_an_unchecked_draft(language):
 # Pages and errors ----------------------------------------------------------------------
 
 def test_kiosk_services_page_speaks_arabic(client, site):
-    page = client.get("/kiosk/small/entrance/ar")
+    page = pair_client(client, "small").get("/kiosk/small/entrance/ar")
     assert page.status_code == 200
     assert '<html lang="ar" dir="rtl">' in page.text
     assert translation("ar", "What do you need today?") in page.text

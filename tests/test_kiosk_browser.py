@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tessera.clock import utc_now
+from tessera.devices.pairing import start_pairing
 from tessera.models import Ticket
 from tessera.printing.jobs import PrintFailed
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
@@ -19,6 +20,7 @@ from .helpers import (
     closed_port,
     keep_idle_away,
     migrated_sqlite,
+    pair_browser,
     set_printer,
 )
 
@@ -50,6 +52,7 @@ def only_ticket_id(database) -> int:
 
 
 def test_take_a_ticket_in_arabic(live_server, site, page, database):
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance")
     keep_idle_away(page)
     page.get_by_role("link", name="العربية").click()
@@ -74,6 +77,7 @@ def test_the_screen_says_when_its_own_ticket_did_not_print(live_server, site, pa
     # The printer's last status is "ok", from an earlier ticket; this one then fails.
     live.set_printer_status(site.id, "entrance", "ok", None, utc_now())
     set_printer(database, {"type": "network", "host": "127.0.0.1", "port": closed_port()})
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)
     page.get_by_text("Registration", exact=True).click()
@@ -102,6 +106,7 @@ def test_the_kiosk_retries_when_the_server_cannot_be_reached(live_server, site, 
             route.continue_()
 
     page.route("**/api/v1/sites/small/tickets", flaky_network)
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)
     page.get_by_text("Registration", exact=True).click()
@@ -128,6 +133,7 @@ def test_a_lost_answer_is_retried_as_the_same_ticket(live_server, site, page, da
             route.fulfill(response=response)
 
     page.route("**/api/v1/sites/small/tickets", lose_answer)
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)
     page.get_by_text("Registration", exact=True).click()
@@ -138,6 +144,7 @@ def test_a_lost_answer_is_retried_as_the_same_ticket(live_server, site, page, da
 
 
 def test_the_idle_warning_appears_resets_and_returns_to_start(live_server, site, page):
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     warning = page.get_by_role("alertdialog")
     warning.wait_for(state="visible", timeout=5000)
@@ -151,6 +158,7 @@ def test_the_idle_warning_appears_resets_and_returns_to_start(live_server, site,
 
 
 def test_everything_works_by_keyboard(live_server, site, page, database):
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)
     page.locator("input[name=services]").first.focus()
@@ -184,6 +192,7 @@ def test_kiosk_screens_pass_the_accessibility_audit(live_server, demo, page, axe
         "mobile-ticket": f"/t/{token}",
     }
     problems = {}
+    pair_browser(page, live_server, "demo")
     for name, path in screens.items():
         page.goto(live_server.url + path)
         keep_idle_away(page)
@@ -197,6 +206,7 @@ def test_kiosk_screens_pass_the_accessibility_audit(live_server, demo, page, axe
 
 def test_tigrinya_is_drawn_with_the_shipped_ethiopic_font(live_server, demo, page):
     # Few kiosks have an Ethiopic system font: without ours, Tigrinya shows as boxes.
+    pair_browser(page, live_server, "demo")
     page.goto(f"{live_server.url}/kiosk/demo/entrance/ti")
     keep_idle_away(page)
     page.evaluate("document.fonts.ready")
@@ -207,12 +217,39 @@ def test_tigrinya_is_drawn_with_the_shipped_ethiopic_font(live_server, demo, pag
 
 
 def test_usable_at_200_percent_text(live_server, site, page):
+    pair_browser(page, live_server, "small")
     page.goto(f"{live_server.url}/kiosk/small/entrance/en")
     keep_idle_away(page)
-    page.add_style_tag(content="html { font-size: 200% !important; }")
+    # Through the CSSOM: an inline <style> would be refused by the page's CSP.
+    page.evaluate("document.documentElement.style.setProperty('font-size', '200%', 'important')")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"]  # no sideways scrolling
     submit = page.locator("button[type=submit]")
     submit.scroll_into_view_if_needed()
     box = submit.bounding_box()
     assert box["width"] >= 44 and box["height"] >= 44
+
+
+def test_staff_pair_the_kiosk_on_its_screen_then_it_issues(live_server, site, page, database,
+                                                           axe_script):
+    page.goto(f"{live_server.url}/kiosk/small/entrance")
+    assert page.get_by_role("heading", name="This kiosk is not paired").is_visible()
+    assert audit(page, axe_script) == []
+    page.get_by_role("link", name="Pair this kiosk").click()
+    with database.session() as session:
+        code, _ = start_pairing(session, "small", "entrance", utc_now())
+    page.get_by_label("Pairing code").fill("WRONG-CODE")
+    page.get_by_role("button", name="Pair").click()
+    assert page.get_by_role("alert").inner_text().startswith("This pairing code is wrong")
+    assert audit(page, axe_script) == []
+    page.get_by_label("Pairing code").fill(code.lower())
+    page.get_by_role("button", name="Pair").click()
+    page.wait_for_url(f"{live_server.url}/kiosk/small/entrance")
+    # The secret is out of the page's reach (HttpOnly), yet sent with the kiosk's requests.
+    assert page.evaluate("document.cookie") == ""
+    page.goto(f"{live_server.url}/kiosk/small/entrance/en")
+    keep_idle_away(page)
+    page.get_by_text("Registration", exact=True).click()
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/ticket/**")
+    assert tickets_in_sql(database) == 1

@@ -16,7 +16,7 @@ from tessera.appointments.booking import book
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
 from .conftest import CHROMIUM, CHROMIUM_FLAGS
-from .helpers import audit, keep_idle_away, migrated_sqlite
+from .helpers import audit, keep_idle_away, migrated_sqlite, pair_browser
 
 pytestmark = pytest.mark.browser
 
@@ -132,6 +132,7 @@ def manage_link(live_server, token: str) -> str:
 
 def open_check_in(page, live_server, language: str):
     """The kiosk's check-in page, once scan.js has looked for a camera."""
+    pair_browser(page, live_server, "demo")
     page.goto(f"{live_server.url}/kiosk/demo/entrance/{language}/appointment")
     keep_idle_away(page)
     page.locator("[data-scan][data-camera]").wait_for(state="attached")

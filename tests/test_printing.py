@@ -51,7 +51,7 @@ from tessera.printing.preview import render_preview_png
 from tessera.printing.raster import FONT_DIRECTORY, MARGIN, TEXT_SIZE, render_block_image
 from worker.printing import print_ticket
 
-from .helpers import closed_port, set_printer
+from .helpers import closed_port, kiosk_headers, set_printer
 
 DATA = Path(__file__).parent / "data"
 ARABIC_REFERENCE = DATA / "arabic-section.png"
@@ -518,7 +518,7 @@ def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment,
     queue = print_queue(redis_client)
     answer = client.post(f"/api/v1/sites/{site.id}/tickets",
                          json={"services": [site.services["registration"]], "language": "ar"},
-                         headers={"X-Kiosk": "entrance", "Idempotency-Key": "tap-1"})
+                         headers={**kiosk_headers(client, site.id), "Idempotency-Key": "tap-1"})
     assert answer.status_code == 201
     with database.session() as session:
         ticket_id = session.scalars(select(Ticket.id).where(
@@ -527,7 +527,7 @@ def test_a_kiosk_ticket_is_committed_then_printed_by_the_worker(job_environment,
     # The visitor tapped twice: one ticket, one print job.
     again = client.post(f"/api/v1/sites/{site.id}/tickets",
                         json={"services": [site.services["registration"]], "language": "ar"},
-                        headers={"X-Kiosk": "entrance", "Idempotency-Key": "tap-1"})
+                        headers={**kiosk_headers(client, site.id), "Idempotency-Key": "tap-1"})
     assert again.get_json()["token"] == answer.get_json()["token"] and queue.count == 1
     # The screen's QR code and the paper's lead to the same address.
     mobile_url = answer.get_json()["mobile_url"]

@@ -10,6 +10,8 @@ from tessera.models import Counter, CounterStatus, Event, Site, Ticket
 from tessera.queue.live import queue_key
 from tessera.queue.reconcile import reconcile
 
+from .helpers import pair_client
+
 WEEKDAYS_NINE_TO_FIVE = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
@@ -53,7 +55,7 @@ def test_a_replayed_issue_after_closing_returns_the_ticket(engine, office_hours,
 
 
 def test_the_kiosk_says_it_is_closed_in_every_language(client, office_hours, clock):
-    open_page = client.get(f"/kiosk/{office_hours.id}/entrance")
+    open_page = pair_client(client, office_hours.id).get(f"/kiosk/{office_hours.id}/entrance")
     assert "closed-notice" not in open_page.text and "language-grid" in open_page.text
     clock.now = clock.now.replace(hour=18)  # 20:00 in Athens
     page = client.get(f"/kiosk/{office_hours.id}/entrance").text

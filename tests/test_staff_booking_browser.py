@@ -42,7 +42,7 @@ def test_a_desk_books_legal_advice_in_tigrinya_by_keyboard(live_server, database
     sign_in_page(page, live_server.url, "eleni")
     page.wait_for_url("**/counter")
     page.goto(f"{live_server.url}/counter/{desk}")
-    page.wait_for_function("window.io !== undefined")
+    page.wait_for_function("() => window.io !== undefined")
 
     page.locator("[data-book-open]").focus()
     page.keyboard.press("Enter")
@@ -74,7 +74,7 @@ def test_a_desk_books_legal_advice_in_tigrinya_by_keyboard(live_server, database
 
     code = dialog.locator("[data-booking-code]")
     page.wait_for_function(
-        "document.querySelector('[data-booking-code]').textContent.length === 6")
+        "() => document.querySelector('[data-booking-code]').textContent.length === 6")
     with database.session() as session:
         appointment = session.scalars(select(Appointment)).one()
         assert appointment.state == AppointmentState.BOOKED

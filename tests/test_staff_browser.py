@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from .helpers import SCREENSHOTS, audit, keep_idle_away, migrated_sqlite, sign_in_page
+from .helpers import (
+    SCREENSHOTS,
+    audit,
+    keep_idle_away,
+    migrated_sqlite,
+    pair_browser,
+    sign_in_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +28,9 @@ def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, a
     hall = open_page(viewport={"width": 1920, "height": 1080})
     desk = open_page()
     hall.goto(f"{live_server.url}/display/small")
-    hall.wait_for_function("window.io !== undefined")
+    hall.wait_for_function("() => window.io !== undefined")
 
+    pair_browser(visitor, live_server, "small")
     visitor.goto(f"{live_server.url}/kiosk/small/entrance/ar")
     keep_idle_away(visitor)
     visitor.get_by_text("التسجيل", exact=True).click()
@@ -38,7 +46,7 @@ def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, a
     desk.locator("[data-field=number]").filter(has_text=number).wait_for()
 
     hall.locator(".calls-table tr.newest").filter(has_text=number).wait_for(timeout=10000)
-    hall.wait_for_function("window.tesseraAnnouncements.length >= 1", timeout=10000)
+    hall.wait_for_function("() => window.tesseraAnnouncements.length >= 1", timeout=10000)
     announced = hall.evaluate("window.tesseraAnnouncements[0]")
     assert announced["ticket"] == number and announced["counter"] == "desk-1"
 
@@ -58,13 +66,13 @@ def test_a_display_announces_two_simultaneous_calls(live_server, site, page):
     for _ in range(2):
         engine.issue_ticket(site.id, [site.services["registration"]], "el")
     page.goto(f"{live_server.url}/display/small")
-    page.wait_for_function("window.io !== undefined")
+    page.wait_for_function("() => window.io !== undefined")
     page.wait_for_timeout(500)  # joined its room
     for desk in ("desk-1", "desk-2"):
         engine.open_counter(site.counters[desk])
     engine.call_next(site.counters["desk-1"])
     engine.call_next(site.counters["desk-2"])
-    page.wait_for_function("window.tesseraAnnouncements.length === 2", timeout=15000)
+    page.wait_for_function("() => window.tesseraAnnouncements.length === 2", timeout=15000)
     tickets = page.evaluate("window.tesseraAnnouncements.map(a => a.ticket)")
     assert sorted(tickets) == ["A-001", "A-002"]
     spoken = page.evaluate("window.tesseraAnnouncements[0].spoken")

@@ -16,7 +16,8 @@ from tessera.web.realtime import QueuePublisher
 @contextmanager
 def job_stores() -> Iterator[Stores]:
     """The stores for one job, publishing through the web processes' message queue."""
-    redis_url = os.environ.get("REDIS_URL")
+    # REDIS_SENTINELS, when set, names the Redis (Config spells it as a sentinel URL).
+    redis_url = Config.REDIS_URL if Config.REDIS_SENTINELS else os.environ.get("REDIS_URL")
     if not redis_url:
         raise RuntimeError("REDIS_URL is not set: jobs need the live state's Redis")
     publisher = QueuePublisher(redis_url, os.environ.get("SOCKETIO_CHANNEL",

@@ -10,6 +10,7 @@ from rq import cron
 from worker.appointments import mark_missed_appointments, tend_waiting_lists
 from worker.days import close_ended_days
 from worker.desks import pause_absent_desks
+from worker.live import repair_live_state
 from worker.messages import purge_contacts, sweep_messages
 
 # Closing a day is idempotent and cheap when nothing is due, so looking every
@@ -45,3 +46,11 @@ cron.register(sweep_messages, "default", interval=MESSAGE_SWEEP_SECONDS)
 CONTACT_PURGE_SECONDS = 3600
 
 cron.register(purge_contacts, "default", interval=CONTACT_PURGE_SECONDS)
+
+# A live write that failed after its commit, or a Redis that restarted empty, is
+# repaired within this even if no desk calls meanwhile; a repair with nothing to do
+# is a few reads per site.
+LIVE_REPAIR_SECONDS = 10
+
+cron.register(repair_live_state, "default", interval=LIVE_REPAIR_SECONDS)
+

@@ -9,6 +9,7 @@ from tessera.api import (
     counters,
     kiosks,
     queues,
+    reports,
     staff_appointments,
     stats,
     tickets,
@@ -18,7 +19,7 @@ from tessera.api.openapi import API_ROOT, openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
 for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments,
-                  staff_appointments, waiting_list):
+                  staff_appointments, waiting_list, reports):
     blueprint.register_blueprint(_resource.blueprint)
 
 

@@ -57,7 +57,8 @@ def service_slots(site_id, service_key):
             raise InvalidInput(_("'from' must be a date such as 2026-11-24."),
                                "invalid_from") from None
         days = request.args.get("days", "7")
-        if not days.isdigit():
+        # isdecimal and short, so int() cannot fail ("²", or thousands of digits).
+        if not (days.isdecimal() and len(days) <= 3):
             raise InvalidInput(_("Ask for 1 to %(most)s days of slots.", most=MAX_DAYS),
                                "invalid_days")
         found = slots(session, service, start_day, int(days), request.args.get("language"), now)

@@ -13,9 +13,10 @@ blueprint = Blueprint("calls", __name__)
 @blueprint.get("/sites/<site_id>/calls")
 def calls(site_id):
     """Today's latest calls, newest first (?zone= for one zone); numbers and desks only."""
-    limit = request.args.get("limit", default=12, type=int)
-    if not 1 <= limit <= 50:
+    # Read strictly: type=int would take "limit=null" (or "limit=x") as the default.
+    limit = request.args.get("limit", "12")
+    if not (limit.isdecimal() and len(limit) <= 2 and 1 <= int(limit) <= 50):
         raise InvalidInput(_("'limit' must be between 1 and 50."), "invalid_limit")
     return jsonify({"site": site_id,
                     "calls": recent_calls(stores().engine, site_id, request.args.get("zone"),
-                                          limit)})
+                                          int(limit))})

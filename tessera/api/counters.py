@@ -21,7 +21,7 @@ def _act(counter_id: int, method: str, *arguments):
     return jsonify(counter_view(engine, counter_id, language))
 
 
-@blueprint.get("/counters/<int:counter_id>")
+@blueprint.get("/counters/<id:counter_id>")
 @staff_required
 def counter_state(counter_id):
     """The counter's duty, the ticket at the desk and the waiting list."""
@@ -30,7 +30,7 @@ def counter_state(counter_id):
     return jsonify(counter_view(stores().engine, counter_id, counter.site.language))
 
 
-@blueprint.post("/counters/<int:counter_id>/call-next")
+@blueprint.post("/counters/<id:counter_id>/call-next")
 @staff_required
 def call_next(counter_id):
     """200 with the called ticket and step, or 204 when nobody waits for this desk."""
@@ -61,11 +61,11 @@ def _step_action(name: str, method: str):
 for _action, _method in {"start": "start", "finish": "finish", "undo": "undo",
                          "pause": "pause_counter", "resume": "resume_counter",
                          "close": "close_counter"}.items():
-    blueprint.add_url_rule(f"/counters/<int:counter_id>/{_action}",
+    blueprint.add_url_rule(f"/counters/<id:counter_id>/{_action}",
                            view_func=_step_action(_action, _method), methods=["POST"])
 
 
-@blueprint.post("/counters/<int:counter_id>/call")
+@blueprint.post("/counters/<id:counter_id>/call")
 @staff_required
 def call_step(counter_id):
     """Call one chosen waiting ticket out of turn: {step, reason}."""
@@ -73,7 +73,7 @@ def call_step(counter_id):
     return _act(counter_id, "call_step", body["step"], body["reason"], current_user.id)
 
 
-@blueprint.post("/counters/<int:counter_id>/recall")
+@blueprint.post("/counters/<id:counter_id>/recall")
 @staff_required
 def recall(counter_id):
     """Announce again; past the recall limit only with {confirm_no_show: true, remaining}."""
@@ -82,7 +82,7 @@ def recall(counter_id):
                 body.get("remaining", "cancel"))
 
 
-@blueprint.post("/counters/<int:counter_id>/no-show")
+@blueprint.post("/counters/<id:counter_id>/no-show")
 @staff_required
 def no_show(counter_id):
     """The called visitor did not come: {remaining: cancel | keep}, optional (cancel)."""
@@ -90,7 +90,7 @@ def no_show(counter_id):
     return _act(counter_id, "no_show", body.get("remaining", "cancel"))
 
 
-@blueprint.post("/counters/<int:counter_id>/transfer")
+@blueprint.post("/counters/<id:counter_id>/transfer")
 @staff_required
 def transfer(counter_id):
     """Send the ticket at the desk to a named desk, keeping its place: {counter}."""
@@ -98,7 +98,7 @@ def transfer(counter_id):
     return _act(counter_id, "transfer", body["counter"])
 
 
-@blueprint.post("/counters/<int:counter_id>/refer")
+@blueprint.post("/counters/<id:counter_id>/refer")
 @staff_required
 def refer(counter_id):
     """Send the visitor on to another service: {service, note}; they keep their place."""
@@ -106,7 +106,7 @@ def refer(counter_id):
     return _act(counter_id, "refer", body["service"], body.get("note"))
 
 
-@blueprint.post("/counters/<int:counter_id>/open")
+@blueprint.post("/counters/<id:counter_id>/open")
 @staff_required
 def open_counter(counter_id):
     """Open the counter: {services: [ids], languages: [codes]}, both optional."""

@@ -13,7 +13,7 @@ import yaml
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -38,6 +38,18 @@ FIELD_MESSAGES = {
 }
 
 
+def _is_integer(_checker, instance) -> bool:
+    """An integer is a JSON number written without a fraction: JSON Schema also takes 1.0,
+    which would reach the database as a float (a type error there, not a "not found")."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# The 2020-12 dialect, with that stricter reading of "integer".
+BodyValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+
+
 @cache
 def openapi_document() -> dict:
     """The contract of /api/v1, kept as readable YAML beside the code."""
@@ -58,7 +70,7 @@ def document_path(rule: str) -> str:
 
 
 @cache
-def _body_validators() -> dict[tuple[str, str], tuple[Draft202012Validator, bool]]:
+def _body_validators() -> dict[tuple[str, str], tuple[BodyValidator, bool]]:
     """For each (path, method) with a JSON body: its validator and whether a body is required."""
     document = openapi_document()
     registry = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
@@ -69,8 +81,7 @@ def _body_validators() -> dict[tuple[str, str], tuple[Draft202012Validator, bool
             if body is None:
                 continue
             reference = body["content"]["application/json"]["schema"]["$ref"]
-            validator = Draft202012Validator({"$ref": DOCUMENT_URI + reference},
-                                             registry=registry)
+            validator = BodyValidator({"$ref": DOCUMENT_URI + reference}, registry=registry)
             validators[path, method.upper()] = (validator, body.get("required", False))
     return validators
 

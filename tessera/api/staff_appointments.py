@@ -29,7 +29,7 @@ def held_desk(session, counter_id: int) -> Counter:
     return counter
 
 
-@blueprint.get("/counters/<int:counter_id>/appointments")
+@blueprint.get("/counters/<id:counter_id>/appointments")
 @staff_required
 def upcoming(counter_id):
     """Today's appointments of the desk's services still to come or to be served; no contact."""
@@ -40,7 +40,7 @@ def upcoming(counter_id):
     return jsonify({"counter": counter_id, "appointments": rows})
 
 
-@blueprint.post("/counters/<int:counter_id>/appointments")
+@blueprint.post("/counters/<id:counter_id>/appointments")
 @staff_required
 def book_for_visitor(counter_id):
     """Book a slot for the visitor at the desk: {service, start, language, contact?}."""

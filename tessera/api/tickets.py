@@ -2,10 +2,13 @@
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
 
 from tessera.api.openapi import request_body
 from tessera.appointments.checkin import CheckInWindow, check_in
+from tessera.appointments.protection import hit_limit
+from tessera.devices.pairing import SECRET_COOKIE, SECRET_HEADER, NotPaired, authenticate
 from tessera.errors import InvalidInput
 from tessera.printing.jobs import enqueue_print, print_queue
 from tessera.sites.catalogue import check_language, get_kiosk, get_site
@@ -18,30 +21,15 @@ from tessera.web.extensions import limiter
 blueprint = Blueprint("tickets", __name__)
 
 
-def _kiosk_key() -> str:
-    """Rate limits count per kiosk (the X-Kiosk header names it)."""
-    return "kiosk:" + (request.headers.get("X-Kiosk") or "none")[:64]
-
-
-def _issue_limit_per_kiosk() -> str:
-    return current_app.config["ISSUE_LIMIT_PER_KIOSK"]
-
-
-def _issue_limit_per_address() -> str:
-    return current_app.config["ISSUE_LIMIT_PER_ADDRESS"]
-
-
 @blueprint.post("/sites/<site_id>/tickets")
 @public
-@limiter.limit(_issue_limit_per_kiosk, key_func=_kiosk_key)
-@limiter.limit(_issue_limit_per_address)
 def issue(site_id):
     """Issue a ticket: {services: [ids], language, needs: []}; Idempotency-Key makes it once."""
+    kiosk_key = _kiosk(site_id)  # first: a malformed request counts against a limit too
     body = request_body()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 128:
         raise InvalidInput(_("An Idempotency-Key has 1 to 128 characters."), "invalid_key")
-    kiosk_key = _kiosk(site_id)
     ticket = stores().engine.issue_ticket(site_id, body["services"], body["language"],
                                           body.get("needs", []), idempotency_key=key,
                                           kiosk=kiosk_key)
@@ -50,12 +38,10 @@ def issue(site_id):
 
 @blueprint.post("/sites/<site_id>/check-in")
 @public
-@limiter.limit(_issue_limit_per_kiosk, key_func=_kiosk_key)
-@limiter.limit(_issue_limit_per_address)
 def check_in_appointment(site_id):
     """Check in for an appointment by its code: {code}; the ticket, as issuing answers."""
-    body = request_body()
     kiosk_key = _kiosk(site_id)
+    body = request_body()
     engine, config = stores().engine, current_app.config
     window = CheckInWindow(config["CHECK_IN_EARLY_MINUTES"], config["CHECK_IN_LATE_MINUTES"])
     ticket = check_in(engine, site_id, body["code"], engine.clock(), window, kiosk=kiosk_key)
@@ -63,14 +49,47 @@ def check_in_appointment(site_id):
 
 
 def _kiosk(site_id: str) -> str | None:
-    """The X-Kiosk header's kiosk, checked before issuing: a ticket for a kiosk that does
-    not exist could never print."""
-    kiosk_key = request.headers.get("X-Kiosk")
-    if kiosk_key is not None:
-        with stores().database.session() as session:
-            get_site(session, site_id)
-            get_kiosk(session, site_id, kiosk_key)
-    return kiosk_key
+    """The paired kiosk this request comes from (None: another front end), counted against
+    its rate limit; or a refusal.
+
+    A kiosk proves itself with its secret (the pairing cookie, or X-Kiosk-Secret); X-Kiosk
+    alone is only a claim. So an authenticated kiosk spends its own bucket, which nobody
+    else can reach, and every other request spends its client address's bucket, whatever
+    X-Kiosk it sends: never one bucket shared by every anonymous caller.
+    """
+    claimed = request.headers.get("X-Kiosk")
+    secret = request.headers.get(SECRET_HEADER) or request.cookies.get(SECRET_COOKIE)
+    config = current_app.config
+    with stores().database.session() as session:
+        get_site(session, site_id)
+        kiosk = authenticate(session, site_id, secret, stores().engine.clock())
+        kiosk_key = kiosk.key if kiosk is not None else None
+    if kiosk_key is not None and claimed in (None, kiosk_key):
+        _count(config["ISSUE_LIMIT_PER_KIOSK"], ("issue-kiosk", site_id, kiosk_key))
+        return kiosk_key
+    # Counted before refusing, so guessing secrets is limited per address too.
+    _count(config["ISSUE_LIMIT_PER_ADDRESS"], ("issue-address", get_remote_address() or "?"))
+    if claimed is not None or secret:
+        if claimed is not None:
+            with stores().database.session() as session:
+                get_kiosk(session, site_id, claimed)  # an unknown kiosk stays a 404
+        raise NotPaired(_("This kiosk is not paired. Staff can pair it with a pairing "
+                          "code."))
+    return None
+
+
+def _count(limit: str, identifiers: tuple[str, ...]) -> None:
+    """One issue against `limit`; past it, a 429 a visitor can understand."""
+    if limiter.enabled:
+        hit_limit(limiter.limiter, limit,
+                  (current_app.config["RATELIMIT_KEY_PREFIX"], *identifiers),
+                  issue_limit_message())
+
+
+def issue_limit_message() -> str:
+    """What the kiosk screen shows a visitor when too many tickets were asked for."""
+    return _("Many tickets were asked for here just now. Please wait a minute and try "
+             "again, or ask at the reception.")
 
 
 def _issued(ticket, kiosk_key: str | None):

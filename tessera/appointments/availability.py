@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tessera.clock import local_time
 from tessera.errors import InvalidInput, NotFound
-from tessera.models import Appointment, AppointmentState, Counter, Service
+from tessera.models import MAX_ID, Appointment, AppointmentState, Counter, Service
 from tessera.sites.catalogue import check_language
 from tessera.sites.hours import WEEKDAYS, OpeningHours, parse_interval
 
@@ -44,8 +44,11 @@ class Slot:
 
 def get_service(session: Session, site_id: str, reference: int | str) -> Service:
     """An active service of the site by id or key, or NotFound."""
-    column = Service.id if isinstance(reference, int) or str(reference).isdigit() else Service.key
+    column = Service.id if isinstance(reference, int) or str(reference).isdecimal() \
+        else Service.key
     value = int(reference) if column is Service.id else reference
+    if column is Service.id and not 1 <= value <= MAX_ID:
+        value = None  # a number no id can be: no service, not a database error
     service = session.scalars(select(Service).where(
         Service.site_id == site_id, Service.active, column == value)).first()
     if service is None:

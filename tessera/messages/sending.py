@@ -42,6 +42,7 @@ from tessera.messages.senders import (
 )
 from tessera.messages.texts import compose
 from tessera.models import Message
+from tessera.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def send_after_commit(database: Database, redis_url: str) -> None:
     In a background thread with short timeouts, so a request never waits for or
     fails on Redis; a job lost that way is sent by the next sweep.
     """
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=ENQUEUE_TIMEOUT_SECONDS,
+    client = redis_client(redis_url, socket_connect_timeout=ENQUEUE_TIMEOUT_SECONDS,
                                   socket_timeout=ENQUEUE_TIMEOUT_SECONDS)
     queue = Queue(MESSAGE_QUEUE, connection=client)
 

@@ -115,6 +115,44 @@ def restore_printing(database, live, site_id: str, now: dt.datetime) -> int:
     return len(jobs)
 
 
+def recover_abandoned_prints(connection, database, now: dt.datetime | None = None
+                             ) -> dict[str, list[str]]:
+    """Take back the print jobs whose worker died in the middle (killed, out of memory).
+
+    RQ's own cleanup of the started-job registry finds them, once their heartbeat has
+    lapsed (seconds with `ReconnectingWorker`), and fails them or schedules their retry.
+    A retried job of a ticket issued in the last `RESUME_PRINTING_WITHIN` is queued at
+    once, so a waiting worker takes it now; an older ticket is not printed any more
+    (the same rule as after a flush): its visitor has long left the kiosk. Returns the
+    job ids "requeued" and "dropped".
+    """
+    now = now or utc_now()
+    queue = print_queue(connection)
+    abandoned = set(queue.started_job_registry.get_expired_job_ids())
+    queue.started_job_registry.cleanup()
+    outcome = {"requeued": [], "dropped": []}
+    for job_id in sorted(abandoned):
+        try:
+            job = Job.fetch(job_id, connection=connection)
+        except NoSuchJobError:
+            continue
+        if job.get_status() != "scheduled":
+            continue  # failed for good (no retries left), or not abandoned after all
+        with database.session() as session:
+            issued_at = session.scalar(select(Ticket.issued_at).where(Ticket.id == job.args[0]))
+        queue.scheduled_job_registry.remove(job)
+        if issued_at is not None and issued_at >= now - RESUME_PRINTING_WITHIN:
+            queue.enqueue_job(job)
+            outcome["requeued"].append(job_id)
+        else:
+            job.cancel()
+            outcome["dropped"].append(job_id)
+    for job_id in outcome["requeued"] + outcome["dropped"]:
+        logger.warning("Print job %s was abandoned by its worker: %s", job_id,
+                       "queued again" if job_id in outcome["requeued"] else "too late to print")
+    return outcome
+
+
 def print_once(stores, ticket_id: int, kiosk_key: str,
                announce: Callable[[str, str, str], None]) -> str:
     """Print ticket `ticket_id` on the printer of kiosk `kiosk_key` unless it printed already.

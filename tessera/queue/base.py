@@ -39,15 +39,19 @@ def counter_duty(session: Session, counter: Counter) -> Duty | None:
     """A counter's duty as Redis should hold it, derived from SQL."""
     if counter.status == CounterStatus.CLOSED:
         return None
-    active = session.scalars(
-        select(Step).options(selectinload(Step.service))
+    # Columns, not Step objects: the session may hold this step from an earlier read
+    # (as waiting, before a desk called it), and an object would be that stale one.
+    active = session.execute(
+        select(Step.id, Step.started_at, Step.called_at, Service.mean_handling_minutes)
+        .join(Step.service)
         .where(Step.counter_id == counter.id, Step.state.in_((StepState.CALLED,
                                                               StepState.SERVING)))
     ).first()
     free_at = 0.0
     if active is not None:
         began = active.started_at or active.called_at
-        free_at = epoch(began) + active.service.mean_handling_minutes * 60
+        if began is not None:
+            free_at = epoch(began) + active.mean_handling_minutes * 60
     return Duty(
         service_ids=tuple(counter.duty_service_ids), languages=tuple(counter.duty_languages),
         paused=counter.status == CounterStatus.PAUSED,
@@ -113,6 +117,13 @@ class EngineBase:
         return overview
 
     # Internals --------------------------------------------------------------
+
+    def _heal(self, site_id: str) -> None:
+        """Repair the site's live state first if Redis lost it or a write to it failed."""
+        # Imported here: the repair builds on this module.
+        from tessera.queue.reconcile import heal_if_stale
+
+        heal_if_stale(self.database, self.live, site_id, self.clock())
 
     @staticmethod
     def _counter(session: Session, counter_id: int, lock: bool = False) -> Counter:

@@ -71,6 +71,8 @@ class Calling(EngineBase):
                 if service.id in counter.duty_service_ids and service.active
             ]
             staff_id = staff_id if staff_id is not None else counter.staff_id
+        # A lost or stale Redis would answer "nobody waits" while visitors wait.
+        self._heal(site_id)
         self._free_duty(site_id, counter_id)
         for _attempt in range(CALL_ATTEMPTS):
             now = self.clock()

@@ -54,6 +54,8 @@ class Issuing(EngineBase):
         needs = sorted(set(needs))
         fingerprint = request_fingerprint(service_ids, language, needs, appointment_due)
         reseed = False
+        # Before issuing: a lost Redis would put this visitor ahead of those it forgot.
+        self._heal(site_id)
         for _attempt in range(NUMBER_ATTEMPTS):
             if idempotency_key:
                 existing = self._ticket_by_key(site_id, idempotency_key, fingerprint)

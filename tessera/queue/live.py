@@ -5,8 +5,10 @@ be flushed at any moment. Keys carry the site as a hash tag,
 `tessera:{<site>}:...`, so one site's keys stay in one slot.
 """
 
+import contextlib
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -15,6 +17,8 @@ import redis
 from tessera.queue.routing import RoutingPolicy
 
 NUMBER_KEY_SECONDS = 3 * 24 * 3600
+
+logger = logging.getLogger(__name__)
 
 
 def _script(name: str) -> str:
@@ -48,6 +52,11 @@ def presence_key(site_id: str) -> str:
 
 # What a kiosk's printer can be: printing, or why not.
 PRINTER_STATUSES = ("ok", "offline", "paper_out", "error")
+
+
+def generation_key(site_id: str) -> str:
+    """The marker of the Redis run the site's live state was last repaired in."""
+    return f"{site_prefix(site_id)}generation"
 
 
 def printers_key(site_id: str) -> str:
@@ -135,16 +144,62 @@ class LiveState:
         self._call_next = client.register_script(_script("call_next.lua"))
         self._next_number = client.register_script(_script("next_number.lua"))
         self._claim_step = client.register_script(_script("claim_step.lua"))
+        # Sites whose live write failed in this process: stale until repaired.
+        self.stale_sites: set[str] = set()
+
+    # Health of the live state -----------------------------------------------
+
+    def _run_id(self) -> str:
+        return str(self.redis.info("server").get("run_id", ""))
+
+    def generation_current(self, site_id: str) -> bool:
+        """Whether Redis still holds the live state the last repair left.
+
+        False after FLUSHALL (the marker is gone), after a restart (Redis's run_id
+        changed, so writes since its last save may be lost) and after a live write
+        failed in this process.
+        """
+        if site_id in self.stale_sites:
+            return False
+        marker = self.redis.get(generation_key(site_id))
+        return marker is not None and marker.decode() == self._run_id()
+
+    def mark_generation(self, site_id: str) -> None:
+        """Record that the site's live state now agrees with SQL, in this Redis run."""
+        self.redis.set(generation_key(site_id), self._run_id())
+        self.stale_sites.discard(site_id)
+
+    def mark_stale(self, site_id: str) -> None:
+        """A live write failed: the next check (and the scheduler's) repairs the site."""
+        self.stale_sites.add(site_id)
+        # Redis may be away: then the changed run_id or this process's flag tells.
+        with contextlib.suppress(redis.RedisError):
+            self.redis.delete(generation_key(site_id))
+
+    def _after_commit(self, site_id: str, write) -> None:
+        # SQL holds the truth already: a failed Redis write must not fail the request,
+        # it only leaves the live state stale for the repair.
+        try:
+            write()
+        except redis.RedisError:
+            logger.warning("A live write for site %s failed; it will be repaired", site_id,
+                           exc_info=True)
+            self.mark_stale(site_id)
 
     # Queues -----------------------------------------------------------------
 
     def enqueue(self, site_id: str, step: QueuedStep) -> None:
         """Put a step in its service queue (or its desk's reserved steps), at its arrival time."""
-        self.redis.zadd(step.key(site_id), {step.member: step.arrived_at})
+        self._after_commit(site_id, lambda: self.redis.zadd(step.key(site_id),
+                                                            {step.member: step.arrived_at}))
 
     def remove(self, site_id: str, step: QueuedStep) -> bool:
         """Take a step out of its queue; False if it was not there."""
-        return bool(self.redis.zrem(step.key(site_id), step.member))
+        try:
+            return bool(self.redis.zrem(step.key(site_id), step.member))
+        except redis.RedisError:
+            self.mark_stale(site_id)  # the repair drops it, as SQL has ended it
+            return False
 
     def reserved(self, site_id: str, counter_id: int) -> list[tuple[str, float]]:
         """The steps transferred to a desk with their arrival times, oldest first."""
@@ -189,9 +244,11 @@ class LiveState:
     def set_duty(self, site_id: str, counter_id: int, duty: Duty | None) -> None:
         """Record a counter's duty; None takes the counter off duty."""
         if duty is None:
-            self.redis.hdel(counters_key(site_id), str(counter_id))
+            self._after_commit(site_id, lambda: self.redis.hdel(counters_key(site_id),
+                                                                str(counter_id)))
         else:
-            self.redis.hset(counters_key(site_id), str(counter_id), duty.as_json())
+            self._after_commit(site_id, lambda: self.redis.hset(
+                counters_key(site_id), str(counter_id), duty.as_json()))
 
     def mark_present(self, site_id: str, counter_id: int, at: float) -> None:
         """Record that a desk's workstation page was there at `at` (epoch seconds)."""

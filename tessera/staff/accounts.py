@@ -1,5 +1,6 @@
 """Staff accounts: created deliberately, never with a default password."""
 
+import datetime as dt
 import secrets
 
 from flask_babel import gettext as _
@@ -8,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from tessera.errors import Conflict, InvalidInput, NotFound
 from tessera.models import Organisation, Role, Site, Staff
-from tessera.staff.auth import password_hasher
+from tessera.staff.auth import password_hasher, revoke_tokens_of
+from tessera.staff.sessions import end_sessions_of
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -59,3 +61,39 @@ def set_page_language(session: Session, staff_id: int, language: str,
     if staff is None:
         raise NotFound(_("There is no member of staff %(staff)s.", staff=staff_id))
     staff.page_language = language
+
+
+def _staff_named(session: Session, username: str) -> Staff:
+    staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise NotFound(_("There is no member of staff '%(username)s'.", username=username))
+    return staff
+
+
+def set_password(session: Session, username: str, password: str | None,
+                 now: dt.datetime) -> str:
+    """Give an account a new password (generated if not given); returns it.
+
+    Every session of theirs ends and every bearer token is revoked: whoever knew the old
+    password may have signed in or made a token with it.
+    """
+    staff = _staff_named(session, username)
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    elif len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(_("A password needs at least %(count)s characters.",
+                             count=MIN_PASSWORD_LENGTH), "weak_password")
+    staff.password_hash = password_hasher.hash(password)
+    end_sessions_of(session, staff.id, now)
+    revoke_tokens_of(session, staff.id)
+    return password
+
+
+def deactivate_staff(session: Session, username: str, now: dt.datetime) -> tuple[int, int]:
+    """Deactivate an account: it cannot sign in, its sessions end, its tokens are revoked.
+
+    Returns how many sessions ended and tokens were revoked.
+    """
+    staff = _staff_named(session, username)
+    staff.active = False
+    return end_sessions_of(session, staff.id, now), revoke_tokens_of(session, staff.id)

@@ -38,16 +38,62 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, staff: Staff, label: str) -> str:
-    """A new bearer token for a member of staff; shown once, only its hash is stored."""
+# A token lasts this many days unless issued for another term (`tokens issue --days`);
+# one issued before tokens had an expiry lasts this long from its creation.
+TOKEN_DAYS = 90
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def issue_token(session: Session, staff: Staff, label: str, days: int = TOKEN_DAYS,
+                now: dt.datetime | None = None) -> str:
+    """A new bearer token for a member of staff, valid `days` days; shown once, only its
+    hash is stored."""
+    if days < 1:
+        raise ValueError("a token lasts at least one day")
+    now = now or _now()
     token = secrets.token_urlsafe(32)
     session.add(StaffToken(staff_id=staff.id, token_hash=_token_hash(token), label=label,
-                           created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+                           created_at=now, expires_at=now + dt.timedelta(days=days)))
+    session.flush()
     return token
 
 
-def staff_for_token(session: Session, token: str) -> Staff | None:
-    """The member of staff a bearer token belongs to, if it is valid."""
+def token_expiry(row: StaffToken) -> dt.datetime:
+    """When a token stops working (tokens from before expiry existed: TOKEN_DAYS after
+    their creation, so that none lasts for ever)."""
+    return row.expires_at or row.created_at + dt.timedelta(days=TOKEN_DAYS)
+
+
+def staff_for_token(session: Session, token: str, now: dt.datetime | None = None) -> Staff | None:
+    """The active member of staff a bearer token belongs to, if it is unrevoked and unexpired."""
     row = session.scalars(select(StaffToken).where(
         StaffToken.token_hash == _token_hash(token), StaffToken.revoked.is_(False))).first()
-    return load_staff(session, Staff.id == row.staff_id) if row else None
+    if row is None or token_expiry(row) <= (now or _now()):
+        return None
+    return load_staff(session, Staff.id == row.staff_id)
+
+
+def list_tokens(session: Session) -> list[StaffToken]:
+    """Every token, with its member of staff, oldest first."""
+    return list(session.scalars(select(StaffToken).options(selectinload(StaffToken.staff))
+                                .order_by(StaffToken.id)))
+
+
+def revoke_token(session: Session, token_id: int) -> StaffToken | None:
+    """Revoke one token (it stops working at once); None if there is no such token."""
+    row = session.get(StaffToken, token_id)
+    if row is not None:
+        row.revoked = True
+    return row
+
+
+def revoke_tokens_of(session: Session, staff_id: int) -> int:
+    """Revoke every token of a member of staff (deactivation, a new password); how many."""
+    rows = list(session.scalars(select(StaffToken).where(
+        StaffToken.staff_id == staff_id, StaffToken.revoked.is_(False))))
+    for row in rows:
+        row.revoked = True
+    return len(rows)

@@ -1,12 +1,25 @@
 """Staff sign-in pages and the session and bearer-token loaders behind `current_user`."""
 
+import datetime as dt
 from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,11 +32,43 @@ from tessera.models import Counter, CounterStatus, Staff
 from tessera.staff.accounts import set_page_language
 from tessera.staff.auth import authenticate, load_staff, staff_for_token
 from tessera.staff.permissions import can_manage, can_use_counter
+from tessera.staff.sessions import check_session, end_session, start_session
+from tessera.staff.throttle import LoginThrottle
 from tessera.stores import stores
 from tessera.web.extensions import limiter, login_manager
 from tessera.web.i18n import translated_languages
 
 blueprint = Blueprint("auth", __name__)
+# The cookie's key to the server-side session (tessera.staff.sessions).
+SESSION_KEY = "staff_session"
+
+
+def _now() -> dt.datetime:
+    """The app's clock (naive UTC), which tests move."""
+    return stores().engine.clock()
+
+
+def login_throttle() -> LoginThrottle:
+    """The per-account delay on failed sign-ins, with the app's settings."""
+    config = current_app.config
+    return LoginThrottle(stores().redis, config["LOGIN_FAILURES_BEFORE_DELAY"],
+                         config["LOGIN_DELAY_MAX_SECONDS"])
+
+
+def bearer_header(incoming=None) -> bool:
+    """Whether the request names a bearer token (which then alone decides who it is)."""
+    return (incoming or request).headers.get("Authorization", "").startswith("Bearer ")
+
+
+def session_valid(staff_id: int, touch: bool = True) -> bool:
+    """Whether this request's session cookie holds a server-side session of `staff_id`
+    that has not ended; records the activity unless `touch` is false."""
+    config = current_app.config
+    with stores().database.session() as db:
+        return check_session(db, staff_id, session.get(SESSION_KEY), _now(),
+                             dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"]),
+                             dt.timedelta(hours=config["STAFF_SESSION_HOURS"]), touch)
+
 
 def staff_required(view):
     """Like login_required, for API views: 401 in the contract's JSON shape."""
@@ -65,10 +110,12 @@ class SignInForm(FlaskForm):
 
 def local_target(target: str) -> str:
     """`target` if it is a path on this site, else the desk choice: never an open redirect
-    ("//host", "/\\host", "https://host")."""
+    ("//host", "/\\host", "https://host"), nor a broken header: a control character
+    (CR, LF, NUL, ...) would make the Location header invalid, and browsers drop some."""
     parts = urlsplit(target)
     if (not target.startswith("/") or parts.scheme or parts.netloc
-            or target.startswith("//") or "\\" in target):
+            or target.startswith("//") or "\\" in target
+            or any(ord(character) < 32 or ord(character) == 127 for character in target)):
         return url_for("counter.choose_desk")
     return target
 
@@ -80,12 +127,28 @@ def login():
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
-        with stores().database.session() as session:
-            staff = authenticate(session, form.username.data, form.password.data)
+        username, address, now = form.username.data, request.remote_addr or "", _now()
+        throttle = login_throttle()
+        wait = throttle.wait_seconds(username, address, now)
+        if wait:
+            # The password is not even checked: guessing from here has to wait.
+            flash(ngettext("Too many failed sign-ins to this account. Try again in "
+                           "%(num)s second.", "Too many failed sign-ins to this account. "
+                           "Try again in %(num)s seconds.", wait), "error")
+            return (render_template("auth/login.html", form=form), 429,
+                    {"Retry-After": str(wait)})
+        with stores().database.session() as db:
+            staff = authenticate(db, username, form.password.data)
+            key = start_session(db, staff.id, now) if staff is not None else None
         if staff is None:
+            throttle.failed(username, address, now)
             flash(_("Wrong username or password."), "error")
             status = 401
         else:
+            throttle.succeeded(username)
+            # A fresh cookie: nothing from before the sign-in carries over into it.
+            session.clear()
+            session[SESSION_KEY] = key
             login_user(staff)
             return redirect(local_target(request.args.get("next", "")))
     if form.errors:
@@ -98,14 +161,17 @@ def login():
 def logout():
     """Sign out, closing the desks left open: nobody should be held for an empty desk."""
     engine = stores().engine
-    with engine.database.session() as session:
-        open_desks = list(session.scalars(select(Counter.id).where(
+    with engine.database.session() as db:
+        open_desks = list(db.scalars(select(Counter.id).where(
             Counter.staff_id == current_user.id, Counter.status != CounterStatus.CLOSED)))
     for counter_id in open_desks:
         # A desk with a visitor still being served stays as it is.
         with suppress(TesseraError):
             engine.close_counter(counter_id)
+    with stores().database.session() as db:
+        end_session(db, session.get(SESSION_KEY), _now())
     logout_user()
+    session.pop(SESSION_KEY, None)
     return redirect(url_for("auth.login"))
 
 
@@ -125,15 +191,33 @@ def init_auth(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please sign in.")
 
+    @app.before_request
+    def load_identity_first() -> None:
+        # Before any view opens a session: loading the member of staff lazily, e.g. for
+        # the language of an error message raised inside a view's session, opens a
+        # second one, which on SQLite waits for the write lock the first holds (30 s,
+        # then a 500).
+        current_user._get_current_object()
+
     @login_manager.user_loader
     def load_user(staff_id: str) -> Staff | None:
-        with stores().database.session() as session:
-            return load_staff(session, Staff.id == int(staff_id))
+        if bearer_header():
+            return None  # a bearer token replaces the session, even a wrong one
+        # Any request made with the session counts as activity, except where a view says
+        # otherwise (g.session_activity False: the Socket.IO events of pages that are
+        # merely open, see tessera.web.realtime).
+        if not session_valid(int(staff_id), touch=g.get("session_activity", True)):
+            return None
+        with stores().database.session() as db:
+            return load_staff(db, Staff.id == int(staff_id))
 
     @login_manager.request_loader
     def load_from_token(incoming) -> Staff | None:
         header = incoming.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        with stores().database.session() as session:
-            return staff_for_token(session, header.removeprefix("Bearer ").strip())
+        with stores().database.session() as db:
+            staff = staff_for_token(db, header.removeprefix("Bearer ").strip(), _now())
+        # Only a valid token stands in for the CSRF token (tessera.web.csrf).
+        g.bearer_staff = staff is not None
+        return staff

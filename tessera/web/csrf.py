@@ -1,6 +1,6 @@
 """CSRF: which state-changing requests need a token, and checking it (Flask-WTF)."""
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 
 from tessera.web.extensions import csrf
@@ -19,19 +19,19 @@ def public(view):
 def protect_from_csrf(app: Flask) -> None:
     """Check the CSRF token on every state-changing request made with a signed-in session.
 
-    Bearer-token requests carry no cookie, so a browser cannot be tricked into
-    sending them; public views act on no identity; the sign-in form checks its
-    own token (Flask-WTF).
+    A valid bearer token cannot be sent by a browser tricked into it, and with one the
+    session cookie is ignored (tessera.web.auth); a wrong token authenticates nothing;
+    public views act on no identity; the sign-in form checks its own token (Flask-WTF).
     """
 
     @app.before_request
     def check_csrf():
         if request.method in ("GET", "HEAD", "OPTIONS") or request.routing_exception:
             return  # reading changes nothing; a request that matched no route fails anyway
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return
         if not current_user.is_authenticated:
-            return  # no identity to abuse; views that need one answer 401
+            return  # no identity to abuse (a wrong bearer token gives none); views answer 401
+        if g.get("bearer_staff"):
+            return  # a valid bearer token, and then the session cookie was not used
         view = app.view_functions.get(request.endpoint)
         if getattr(view, "public", False):
             return

@@ -27,4 +27,10 @@ def register_error_handlers(app: Flask) -> None:
         if not request.path.startswith(API_PREFIX):
             return error
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        response, status = error_response(error.code or 500, code,
+                                          error.description or error.name)
+        # The error's own headers stay (a 405's Allow, ...); only the body becomes JSON.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status

@@ -10,8 +10,9 @@ import re
 from contextlib import suppress
 
 import socketio as python_socketio
+from flask import g
 from flask_login import current_user
-from flask_socketio import SocketIO, join_room, leave_room, rooms
+from flask_socketio import SocketIO, disconnect, join_room, leave_room, rooms
 
 from tessera.errors import NotFound
 from tessera.models import Counter
@@ -100,8 +101,16 @@ class QueuePublisher:
 def register_handlers(socketio: SocketIO) -> None:
     """Let clients join and leave the rooms they may see, and desks' pages say they are there."""
 
+    @socketio.on("connect", namespace=NAMESPACE)
+    def connect(_auth=None):
+        # Connecting is no activity: an open page is not someone at work. The cookie of a
+        # staff session that has ended connects as anyone does (a hall display opened in
+        # that browser must still hear its calls); staff rooms stay closed to it.
+        g.session_activity = False
+
     @socketio.on("join", namespace=NAMESPACE)
     def join(message):
+        g.session_activity = False
         room = message.get("room", "") if isinstance(message, dict) else ""
         if not isinstance(room, str) or not may_join(room):
             return {"ok": False, "error": "This room does not exist or is not yours to join."}
@@ -111,8 +120,18 @@ def register_handlers(socketio: SocketIO) -> None:
 
     @socketio.on("heartbeat", namespace=NAMESPACE)
     def heartbeat(_message=None):
+        joined = rooms(namespace=NAMESPACE)
+        staff_rooms = [room for room in joined if STAFF_ROOM.match(room)
+                       or COUNTER_ROOM.match(room)]
+        if staff_rooms:
+            # An open desk workstation is someone at work: its heartbeat keeps the session
+            # from idling out (STAFF_IDLE_MINUTES); other staff pages' do not.
+            g.session_activity = any(COUNTER_ROOM.match(room) for room in staff_rooms)
+            if not current_user.is_authenticated:
+                disconnect()  # the session ended (sign-out, idle, deactivated): no more events
+                return None
         # Only desks whose room this client joined (with the permission checked then).
-        for room in rooms(namespace=NAMESPACE):
+        for room in joined:
             desk_seen(room)
         return {"ok": True}
 

@@ -1,0 +1,161 @@
+"""Reports over a year of a busy centre: how long each report takes, on SQLite and PostgreSQL.
+
+    python -m bench.reports [--days 365] [--visits 300] [--database-url URL] [--json]
+
+Writes a year of history for the small test centre (tests/sites/small.yaml) into a fresh
+database (a temporary SQLite file unless --database-url names an empty one), then times
+tessera.reports.figures.report() for every grouping and journeys() over the whole year,
+a month and a day. The history is written straight into SQL, with the events the engine
+writes for each step (issued, queued, called, started, finished / referred / no_show /
+cancelled), in the same shapes, because driving the live engine for 100,000 visits would
+take hours; the figures read only those events.
+"""
+
+import argparse
+import datetime as dt
+import json
+import random
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from tessera.database import Database
+from tessera.migrate import upgrade
+from tessera.models import Counter, Event, Service, Step, StepState, Ticket
+from tessera.reports.figures import GROUPS, journeys, report
+from tessera.sites.loader import load_site, read_site_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate(database: Database, site_id: str, first: dt.date, days: int, visits: int,
+             seed: int = 7) -> int:
+    """Write `days` days of `visits` visits each; returns the number of events."""
+    chance = random.Random(seed)
+    with database.session() as session:
+        services = list(session.scalars(select(Service).where(Service.site_id == site_id)))
+        desks = list(session.scalars(select(Counter.id).where(Counter.site_id == site_id)))
+    languages = ["el", "en", "ar", "ar", "uk", "fa"]
+    events = 0
+    ticket_id = step_id = 0
+    with database.engine.begin() as connection:
+        for day_number in range(days):
+            day = first + dt.timedelta(days=day_number)
+            opening = dt.datetime.combine(day, dt.time(6, 0))  # 08:00 Athens, in UTC
+            tickets, steps, rows = [], [], []
+            for sequence in range(1, visits + 1):
+                ticket_id += 1
+                arrived = opening + dt.timedelta(minutes=chance.uniform(0, 480))
+                service = chance.choice(services)
+                language = chance.choice(languages)
+                tickets.append({"id": ticket_id, "site_id": site_id,
+                                "number": f"{service.prefix}-{sequence:03d}",
+                                "prefix": service.prefix, "sequence": sequence,
+                                "service_day": day, "language": language, "needs": [],
+                                "token": secrets.token_urlsafe(16), "issued_at": arrived,
+                                "arrived_at": arrived})
+                rows.append({"site_id": site_id, "ticket_id": ticket_id, "kind": "issued",
+                             "at": arrived, "data": {"language": language}})
+                now, position = arrived, 0
+                while True:
+                    step_id += 1
+                    desk = chance.choice(desks)
+                    rows.append({"site_id": site_id, "ticket_id": ticket_id,
+                                 "step_id": step_id, "kind": "queued", "at": now,
+                                 "data": {"service_id": service.id}})
+                    fate = chance.random()
+                    wait = chance.expovariate(1 / 15)
+                    state = StepState.DONE
+                    if fate < 0.04:
+                        now += dt.timedelta(minutes=wait / 2)
+                        rows.append({"site_id": site_id, "ticket_id": ticket_id,
+                                     "step_id": step_id, "kind": "cancelled", "at": now,
+                                     "data": {}})
+                        state, referred = StepState.CANCELLED, None
+                    else:
+                        now += dt.timedelta(minutes=wait)
+                        rows.append({"site_id": site_id, "ticket_id": ticket_id,
+                                     "step_id": step_id, "kind": "called", "at": now,
+                                     "counter_id": desk,
+                                     "data": {"waited_seconds": wait * 60}})
+                        if fate < 0.10:
+                            kind, state, referred = "no_show", StepState.NO_SHOW, None
+                        else:
+                            rows.append({"site_id": site_id, "ticket_id": ticket_id,
+                                         "step_id": step_id, "kind": "started", "at": now,
+                                         "counter_id": desk, "data": {}})
+                            now += dt.timedelta(minutes=chance.uniform(4, 20))
+                            referred = (chance.choice([s for s in services if s != service])
+                                        if fate > 0.85 and position == 0 else None)
+                            kind = "referred" if referred else "finished"
+                            state = StepState.REFERRED if referred else StepState.DONE
+                        rows.append({"site_id": site_id, "ticket_id": ticket_id,
+                                     "step_id": step_id, "kind": kind, "at": now,
+                                     "counter_id": desk,
+                                     "data": {"to_service_id": referred.id} if referred else {}})
+                    steps.append({"id": step_id, "ticket_id": ticket_id,
+                                  "service_id": service.id, "position": position,
+                                  "state": state, "recall_count": 0, "ended_at": now})
+                    if referred is None:
+                        break
+                    service, position = referred, position + 1
+            connection.execute(insert(Ticket), tickets)
+            connection.execute(insert(Step), steps)
+            connection.execute(insert(Event), rows)
+            events += len(rows)
+    return events
+
+
+def timed(function, *arguments, **keywords) -> float:
+    """Seconds one call takes."""
+    start = time.perf_counter()
+    function(*arguments, **keywords)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    """Generate the history, time the reports, print the table (or JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--visits", type=int, default=300)
+    parser.add_argument("--database-url")
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args(argv)
+    folder = tempfile.mkdtemp(prefix="tessera-bench-reports-")
+    url = options.database_url or f"sqlite:///{folder}/reports.sqlite3"
+    upgrade(url)
+    database = Database(url)
+    with database.session() as session:
+        site_id = load_site(session, read_site_file(ROOT / "tests" / "sites" / "small.yaml")).id
+    first = dt.date(2025, 12, 1)
+    started = time.perf_counter()
+    events = generate(database, site_id, first, options.days, options.visits)
+    generated = time.perf_counter() - started
+    last = first + dt.timedelta(days=options.days - 1)
+    results = {"events": events, "generate_seconds": round(generated, 1), "reports": []}
+    ranges = {"year": (first, last), "month": (last - dt.timedelta(days=29), last),
+              "day": (last, last)}
+    with database.session() as session:
+        for name, (start, end) in ranges.items():
+            for group in GROUPS:
+                seconds = timed(report, session, site_id, start, end, group)
+                results["reports"].append({"range": name, "what": f"report by {group}",
+                                           "seconds": round(seconds, 2)})
+            seconds = timed(journeys, session, site_id, start, end)
+            results["reports"].append({"range": name, "what": "journeys and heat map",
+                                       "seconds": round(seconds, 2)})
+    if options.json:
+        json.dump(results, sys.stdout, indent=2)
+    else:
+        print(f"{events} events in {generated:.0f} s ({url.split(':')[0]})")
+        for row in results["reports"]:
+            print(f"{row['range']:6} {row['what']:28} {row['seconds']:6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

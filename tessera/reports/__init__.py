@@ -1,0 +1,1 @@
+"""Reports for monitoring and evaluation: every figure is computed from the event log."""
