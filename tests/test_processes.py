@@ -40,13 +40,19 @@ def lines(path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_worker_survives_redis_going_away_mid_job_and_resumes(tmp_path):
-    need_redis_server()
-    server = RedisServer(WORKER_REDIS_PORT, tmp_path / "redis").start()
+def process_environment(tmp_path) -> dict:
+    """A child's environment: the test's own redis-server, a SQLite file, its instance."""
     environment = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{WORKER_REDIS_PORT}/0",
                    "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
                    "TESSERA_INSTANCE": str(tmp_path / "instance")}
     environment.pop("REDIS_SENTINELS", None)
+    return environment
+
+
+def test_worker_survives_redis_going_away_mid_job_and_resumes(tmp_path):
+    need_redis_server()
+    server = RedisServer(WORKER_REDIS_PORT, tmp_path / "redis").start()
+    environment = process_environment(tmp_path)
     worker_log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 (handed to the child)
     worker = subprocess.Popen([sys.executable, "-m", "tessera", "worker"], cwd=ROOT,
                               env=environment, stdout=subprocess.DEVNULL,
@@ -85,10 +91,7 @@ def test_worker_survives_redis_going_away_mid_job_and_resumes(tmp_path):
 def test_scheduler_survives_redis_going_away_and_enqueues_again(tmp_path):
     need_redis_server()
     server = RedisServer(WORKER_REDIS_PORT, tmp_path / "redis").start()
-    environment = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{WORKER_REDIS_PORT}/0",
-                   "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                   "TESSERA_INSTANCE": str(tmp_path / "instance")}
-    environment.pop("REDIS_SENTINELS", None)
+    environment = process_environment(tmp_path)
     scheduler_log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (handed to the child)
     scheduler = subprocess.Popen([sys.executable, "-m", "tessera", "scheduler"], cwd=ROOT,
                                  env=environment, stdout=scheduler_log,

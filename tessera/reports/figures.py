@@ -270,13 +270,8 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
         select(Service).where(Service.site_id == site_id))}
     organisations = {o.id: o for o in session.scalars(
         select(Organisation).where(Organisation.site_id == site_id))}
-    allowed = set(services)
-    if service_ids is not None:
-        allowed &= set(service_ids)
-    if organisation_ids is not None:
-        allowed &= {sid for sid, s in services.items() if s.organisation_id in organisation_ids}
-    narrowed = allowed if (service_ids is not None or organisation_ids is not None) else None
-    visits = load_visits(session, site_id, first, last, narrowed, language)
+    visits = load_visits(session, site_id, first, last,
+                         _narrowed(services, service_ids, organisation_ids), language)
     speaks = DutyLanguages(session, site_id)
     tallies: dict = defaultdict(Tally)
     total = Tally()
@@ -307,6 +302,19 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
             "group": group, "groups": rows, "total": total.figures()}
 
 
+def _narrowed(services: dict, service_ids: set[int] | None,
+              organisation_ids: set[int] | None) -> set[int] | None:
+    """The services a report's filters keep, or None when nothing narrows it."""
+    if service_ids is None and organisation_ids is None:
+        return None
+    allowed = set(services)
+    if service_ids is not None:
+        allowed &= set(service_ids)
+    if organisation_ids is not None:
+        allowed &= {sid for sid, s in services.items() if s.organisation_id in organisation_ids}
+    return allowed
+
+
 def journeys(session: Session, site_id: str, first: dt.date, last: dt.date, *,
              service_ids: set[int] | None = None, organisation_ids: set[int] | None = None,
              language: str | None = None, label_language: str | None = None) -> dict:
@@ -322,13 +330,8 @@ def journeys(session: Session, site_id: str, first: dt.date, last: dt.date, *,
     labels_in = label_language or site.language
     services = {s.id: s for s in session.scalars(
         select(Service).where(Service.site_id == site_id))}
-    allowed = set(services)
-    if service_ids is not None:
-        allowed &= set(service_ids)
-    if organisation_ids is not None:
-        allowed &= {sid for sid, s in services.items() if s.organisation_id in organisation_ids}
-    narrowed = allowed if (service_ids is not None or organisation_ids is not None) else None
-    visits = load_visits(session, site_id, first, last, narrowed, language)
+    visits = load_visits(session, site_id, first, last,
+                         _narrowed(services, service_ids, organisation_ids), language)
     arrivals = [[0] * 24 for _ in range(7)]
     flows: dict = defaultdict(int)
     unfinished: dict = defaultdict(int)
