@@ -43,7 +43,9 @@ def test_repair_keeps_what_redis_holds_and_drops_what_sql_ended(engine, site, cl
     assert member.decode().startswith(f"{kept.steps[0].id}|")
 
 
+# A fault of Redis, not of SQL: one backend is enough (and the suite's time is short).
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_failed_live_write_after_commit_then_an_empty_restart_heal(site, database, clock,
                                                                      tmp_path):
     server = RedisServer(6391, tmp_path / "redis").start()
