@@ -6,6 +6,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 AXE_CORE_VERSION := 4.11.1
+# Two pytest-xdist workers, each with its own stores (tests/conftest.py); a module's tests
+# stay on one worker, as the fault tests of a module share their redis-server ports.
+# `make test PARALLEL=` runs in one process.
+PARALLEL ?= -n 2 --dist loadfile
 CATALOGUES := $(wildcard tessera/translations/*/LC_MESSAGES/messages.po)
 
 .PHONY: run test test-fast lint bench simulate translations clean
@@ -17,12 +21,12 @@ run: $(VENV)/.runtime translations
 
 test: $(VENV)/.dev $(VENV)/.browser translations
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 # The everyday subset: no browser tests (nor their install), no slow tests.
 test-fast: $(VENV)/.dev translations
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow and not browser"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow and not browser"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -19,11 +19,17 @@ from tessera.staff.accounts import create_staff
 
 from .helpers import PASSWORD, ROOT, load_small_site
 
-# Two test runs at once (two engineers on one machine) each name their own stores.
+# Two test runs at once (two engineers on one machine) each name their own stores, and
+# so does each pytest-xdist worker of one run (`make test` runs two): gw0 has the named
+# ones, gw1 the PostgreSQL database `<name>_gw1` (made when missing) and Redis db one lower.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_NUMBER = int(XDIST_WORKER.removeprefix("gw") or 0)
 POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+if WORKER_NUMBER:
+    POSTGRES_URL = f"{POSTGRES_URL}_{XDIST_WORKER}"
 # A dedicated logical database, so tests never touch a developer's data in db 0.
-REDIS_TEST_DB = int(os.environ.get("TESSERA_TEST_REDIS_DB", "15"))
+REDIS_TEST_DB = int(os.environ.get("TESSERA_TEST_REDIS_DB", "15")) - WORKER_NUMBER
 # Settings every test app starts with (a test overrides them): bookings need no proof of
 # work, which tests/test_booking_guard.py switches on where it is the subject.
 TEST_CONFIG = {"BOOKING_CHALLENGE": "off"}
@@ -33,6 +39,17 @@ def _listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _create_postgres_database(url: str) -> None:
+    """Make a worker's own PostgreSQL database beside the named one, once."""
+    name = url.rsplit("/", 1)[1]
+    server = Database(url.rsplit("/", 1)[0] + "/postgres")
+    with server.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                              {"name": name}).first() is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +83,7 @@ def database_url(request, tmp_path_factory):
         if not _listening(5432):
             pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
         url = POSTGRES_URL
+        _create_postgres_database(url)
         database = Database(url)
         with database.engine.begin() as connection:
             Base.metadata.drop_all(connection)
