@@ -43,6 +43,23 @@ def test_repair_keeps_what_redis_holds_and_drops_what_sql_ended(engine, site, cl
     assert member.decode().startswith(f"{kept.steps[0].id}|")
 
 
+
+def test_repair_leaves_each_waiting_step_in_one_place(engine, site, clock, redis_client,
+                                                      database, live):
+    ticket = engine.issue_ticket(site.id, [site.services["registration"]], "en")
+    key = queue_key(site.id, site.services["registration"])
+    member = redis_client.zrange(key, 0, 0)[0]
+    # Redis missed a move: the step still sits in another service's queue, not in its own.
+    elsewhere = queue_key(site.id, site.services["certificates"])
+    redis_client.zrem(key, member)
+    redis_client.zadd(elsewhere, {member: 5.0})
+
+    repair(database, live, now=clock())
+
+    assert redis_client.zrange(elsewhere, 0, -1) == []
+    assert redis_client.zrange(key, 0, -1) == [member]
+    assert member.decode().startswith(f"{ticket.steps[0].id}|")
+
 # A fault of Redis, not of SQL: one backend is enough (and the suite's time is short).
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -82,9 +82,13 @@ def repair_site(database: Database, live: LiveState, site: Site, now: dt.datetim
              if member not in wanted.get(key, {})]
     ids = {int(member.split("|", 1)[0]) for _key, member in stale + added}
     still_waiting = _waiting_ids(database, ids)
+    # A step SQL has waiting elsewhere (moved to a desk's reserved steps, say) leaves
+    # its old entry behind too: one place per step.
+    placed = {queued.step_id for members in wanted.values() for queued in members.values()}
     dropped = 0
     for key, member in stale:
-        if int(member.split("|", 1)[0]) not in still_waiting:
+        step_id = int(member.split("|", 1)[0])
+        if step_id not in still_waiting or step_id in placed:
             dropped += live.redis.zrem(key, member)
     for key, member in added:
         if int(member.split("|", 1)[0]) not in still_waiting:
