@@ -186,7 +186,8 @@ def make_client(database_url, redis_url, database, clock):
 
     def make(**overrides):
         app = create_app({"TESTING": True, "DATABASE_URL": database_url,
-                          "REDIS_URL": redis_url, "SOCKETIO_CHANNEL": "tessera-tests",
+                          "REDIS_URL": redis_url,
+                          "SOCKETIO_CHANNEL": f"tessera-tests-{REDIS_TEST_DB}",
                           **TEST_CONFIG, **overrides})
         app.extensions["tessera"].engine.clock = clock
         return app.test_client()
@@ -217,7 +218,7 @@ def live_server(database_url, redis_url, database, redis_client, live_server_con
     from tessera.stores import stores
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                      "SOCKETIO_CHANNEL": "tessera-tests-live", **TEST_CONFIG,
+                      "SOCKETIO_CHANNEL": f"tessera-tests-live-{REDIS_TEST_DB}", **TEST_CONFIG,
                       **live_server_config})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
