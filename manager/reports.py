@@ -20,7 +20,8 @@ from . import blueprint
 
 GROUP_NAMES = {"service": lazy_gettext("Service"), "organisation": lazy_gettext("Organisation"),
                "language": lazy_gettext("Language"), "hour": lazy_gettext("Hour of day"),
-               "day": lazy_gettext("Day")}
+               "day": lazy_gettext("Day"), "week": lazy_gettext("Week"),
+               "month": lazy_gettext("Month")}
 WEEKDAYS = (lazy_gettext("Monday"), lazy_gettext("Tuesday"), lazy_gettext("Wednesday"),
             lazy_gettext("Thursday"), lazy_gettext("Friday"), lazy_gettext("Saturday"),
             lazy_gettext("Sunday"))

@@ -113,6 +113,25 @@ def close_day_command(site_id):
                        + ("" if result["closed"] else " (a visitor is still being served)"))
 
 
+@cli.command("roll-up")
+@click.option("--site", "site_id", help="Only this site (default: every site).")
+@click.option("--rebuild", "from_scratch", is_flag=True,
+              help="Drop the roll-ups and roll every closed day up again from the events.")
+def roll_up_command(site_id, from_scratch):
+    """Roll the closed service days up for the reports (the worker does it every few minutes)."""
+    from tessera.database import Database
+    from tessera.errors import TesseraError
+    from tessera.reports.rollups import roll_up_sites
+
+    try:
+        rolled = roll_up_sites(Database(Config.DATABASE_URL), site_id, from_scratch=from_scratch)
+    except TesseraError as error:
+        _fail(error.message)
+    for site, days in rolled.items():
+        click.echo(f"{site}: {len(days)} days rolled up"
+                   + (f" ({days[0].isoformat()} to {days[-1].isoformat()})" if days else ""))
+
+
 @cli.command()
 def scheduler():
     """Enqueue the periodic jobs (closing service days each minute) for the workers."""

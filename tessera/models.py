@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -427,6 +428,55 @@ class Event(Base):
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ReportStep(Base):
+    """One step of a closed service day as the reports count it: a daily roll-up.
+
+    Derived from the event log and rebuilt from it at will (tessera.reports.rollups);
+    it holds what the figures need and no more, so that a year reads as fast as a week.
+    Ticket and step ids are plain numbers: the roll-up never stands in a row's way.
+    """
+
+    __tablename__ = "report_step"
+    __table_args__ = (Index("ix_report_step_site_day", "site_id", "service_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    ticket_id: Mapped[int] = mapped_column(Integer)
+    # The step's place in its visit's journey, in the order the events first name it.
+    ordinal: Mapped[int] = mapped_column(Integer)
+    service_id: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    arrival_hour: Mapped[int] = mapped_column(Integer)
+    arrival_weekday: Mapped[int] = mapped_column(Integer)
+    queued: Mapped[bool] = mapped_column(Boolean)
+    waited_minutes: Mapped[float | None] = mapped_column(Float)
+    handling_minutes: Mapped[float | None] = mapped_column(Float)
+    # finished, referred, no_show, left, cancelled, expired; None while unended.
+    ending: Mapped[str | None] = mapped_column(String(16))
+    in_language: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReportDay(Base):
+    """A service day whose steps are rolled up in report_step, and when."""
+
+    __tablename__ = "report_day"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    service_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    rolled_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ReportWatermark(Base):
+    """The last event a site's roll-up has looked at: later step events of a rolled-up
+    day (a step swept up late) make that day roll up again."""
+
+    __tablename__ = "report_watermark"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer)
 
 
 class AppointmentState(enum.StrEnum):

@@ -200,7 +200,7 @@ def test_api_for_managers_and_organisation_staff(engine, site, clock, client, ma
     ("to=2026-11-23", "invalid_date"),
     ("from=2026-11-24&to=2026-11-23", "invalid_range"),
     ("from=2025-01-01&to=2026-11-23", "invalid_range"),
-    ("from=2026-11-23&to=2026-11-23&group=week", "invalid_group"),
+    ("from=2026-11-23&to=2026-11-23&group=year", "invalid_group"),
     ("from=2026-11-23&to=2026-11-23&service=x", "invalid_input"),
 ])
 def test_api_refuses_bad_parameters(client, site, staff, query, code):

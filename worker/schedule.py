@@ -12,6 +12,7 @@ from worker.days import close_ended_days
 from worker.desks import pause_absent_desks
 from worker.live import repair_live_state
 from worker.messages import purge_contacts, sweep_messages
+from worker.reports import roll_up_reports
 
 # Closing a day is idempotent and cheap when nothing is due, so looking every
 # minute closes each site within a minute of its closing time.
@@ -54,3 +55,9 @@ LIVE_REPAIR_SECONDS = 10
 
 cron.register(repair_live_state, "default", interval=LIVE_REPAIR_SECONDS)
 
+
+# A closed day reaches the roll-ups within this; until then a report replays its events,
+# which gives the same figures, only slower.
+REPORT_ROLL_UP_SECONDS = 600
+
+cron.register(roll_up_reports, "default", interval=REPORT_ROLL_UP_SECONDS)

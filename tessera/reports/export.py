@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from tessera.clock import local_time
 from tessera.models import Counter, Event, Organisation, Service, Step, Ticket
-from tessera.reports.figures import FIGURES, STEP_EVENTS, event_window
+from tessera.reports.figures import FIGURES
+from tessera.reports.history import STEP_EVENTS, event_window
 from tessera.sites.catalogue import get_site
 
 # Column headings, translated when the export is made.
@@ -34,6 +35,15 @@ HEADINGS = {
     "median_handling_minutes": lazy_gettext("Median handling (min)"),
     "p90_handling_minutes": lazy_gettext("90th percentile handling (min)"),
     "no_show_rate": lazy_gettext("No-show rate"),
+    "feedback_count": lazy_gettext("Feedback given"),
+    "mean_feedback_score": lazy_gettext("Mean feedback score (1-5)"),
+    "appointments_booked": lazy_gettext("Appointments booked"),
+    "appointments_checked_in": lazy_gettext("Appointments checked in"),
+    "appointments_missed": lazy_gettext("Appointments missed"),
+    "appointments_cancelled": lazy_gettext("Appointments cancelled"),
+    "mean_punctuality_minutes": lazy_gettext("Mean arrival against the slot (min)"),
+    "on_time": lazy_gettext("Checked in on time"),
+    "check_in_rate": lazy_gettext("Check-in rate"),
 }
 COLUMNS = ("key", "label", *FIGURES)
 EVENT_COLUMNS = ("visit", "service_day", "local_time", "kind", "service", "organisation",
