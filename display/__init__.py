@@ -1,10 +1,11 @@
 """Displays: the hall's call screens, and the mobile ticket on a visitor's phone."""
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from tessera.feedback import feedback_given, reason_choices, score_choices, visit_ended
 from tessera.languages import direction as text_direction
 from tessera.models import Counter
 from tessera.sites.catalogue import check_language, get_site, site_languages, translated
@@ -22,9 +23,14 @@ def mobile_ticket(token):
     found = load_ticket(engine, token)
     language = request.args.get("language") or found.language
     g.language = check_language(found.site, language)
+    with stores().database.session() as session:
+        given = feedback_given(session, found.id)
+    feedback = {"url": url_for("api.tickets.feedback", token=token),
+                "scores": score_choices(), "reasons": reason_choices(),
+                "ended": visit_ended(found), "given": given}
     return render_template("display/mobile_ticket.html", token=token,
                            ticket=ticket_status(engine, found, language),
-                           languages=site_languages(found.site))
+                           languages=site_languages(found.site), feedback=feedback)
 
 
 @blueprint.get("/display/<site_id>")

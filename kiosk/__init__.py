@@ -4,9 +4,23 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from tessera.clock import service_day
 from tessera.devices.pairing import SECRET_COOKIE, NotPaired, authenticate, pair
+from tessera.feedback import (
+    feedback_given,
+    find_ticket,
+    reason_choices,
+    score_choices,
+    visit_ended,
+)
 from tessera.languages import direction
-from tessera.sites.catalogue import catalogue, check_language, get_kiosk, get_site
+from tessera.sites.catalogue import (
+    catalogue,
+    check_language,
+    get_kiosk,
+    get_site,
+    site_languages,
+)
 from tessera.sites.hours import OpeningHours, opening_words
 from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores
@@ -147,3 +161,46 @@ def confirmation(site_id, kiosk_key, language, token):
     return render_template("kiosk/ticket.html", page=page, kiosk=kiosk_key, token=token,
                            ticket=ticket_status(engine, ticket, language),
                            mobile_url=mobile_url(token))
+
+
+@blueprint.get("/kiosk/<site_id>/<kiosk_key>/<language>/feedback")
+@limiter.limit("60/minute")
+def feedback_terminal(site_id, kiosk_key, language):
+    """A feedback terminal by the exit: a leaving visitor types their ticket's number (or a
+    QR code scanner types its address), then gives the same faces and chips as on the
+    mobile ticket; sent from a paired kiosk, it is recorded as given at a kiosk.
+
+    Limited per address: a number names only today's ended tickets of this site, and
+    guessing numbers should not be a way to list them.
+    """
+    page = _page(site_id, kiosk_key, language)
+    reference = request.args.get("ticket", "").strip()
+    found = problem = None
+    given = False
+    if reference:
+        with stores().database.session() as session:
+            site = get_site(session, site_id)
+            ticket = find_ticket(session, site_id, reference,
+                                 service_day(stores().engine.clock(), site.timezone))
+            if ticket is None:
+                problem = _("We cannot find this ticket. Please check the number on your "
+                            "ticket.")
+            elif not visit_ended(ticket):
+                problem = _("You can tell us how your visit was when it has ended.")
+            else:
+                found = {"number": ticket.number, "token": ticket.token}
+                given = feedback_given(session, ticket.id)
+    with stores().database.session() as session:
+        site_langs = site_languages(get_site(session, site_id))
+    start_url = url_for("kiosk.feedback_terminal", site_id=site_id, kiosk_key=kiosk_key,
+                        language=page["language"])
+    feedback = {"url": url_for("api.tickets.feedback", token=found["token"]) if found else "",
+                "scores": score_choices(), "reasons": reason_choices()}
+    return render_template("kiosk/feedback.html", page=page, kiosk=kiosk_key,
+                           reference=reference, found=found, given=given, problem=problem,
+                           feedback=feedback, start_url=start_url, languages=site_langs,
+                           reset_seconds=FEEDBACK_THANKS_SECONDS), 422 if problem else 200
+
+
+# The thank-you stays this long, then the terminal is ready for the next visitor.
+FEEDBACK_THANKS_SECONDS = 8

@@ -11,6 +11,7 @@ from tessera.clock import service_day
 from tessera.errors import TesseraError
 from tessera.models import Organisation, Service
 from tessera.reports.access import report_scope
+from tessera.reports.export import ENDING_NAMES, WEEKDAY_NAMES
 from tessera.reports.figures import GROUPS, journeys, parse_day, report
 from tessera.sites.catalogue import get_site, translated
 from tessera.stores import stores
@@ -22,11 +23,6 @@ GROUP_NAMES = {"service": lazy_gettext("Service"), "organisation": lazy_gettext(
                "language": lazy_gettext("Language"), "hour": lazy_gettext("Hour of day"),
                "day": lazy_gettext("Day"), "week": lazy_gettext("Week"),
                "month": lazy_gettext("Month")}
-WEEKDAYS = (lazy_gettext("Monday"), lazy_gettext("Tuesday"), lazy_gettext("Wednesday"),
-            lazy_gettext("Thursday"), lazy_gettext("Friday"), lazy_gettext("Saturday"),
-            lazy_gettext("Sunday"))
-ENDINGS = {"no_show": lazy_gettext("No-show"), "left": lazy_gettext("Left"),
-           "expired": lazy_gettext("Day closed first"), "referred": lazy_gettext("Referred")}
 
 
 def _optional_id(name: str) -> int | None:
@@ -98,6 +94,6 @@ def reports():
         "manager/reports.html", site_id=site_id, site_languages=site.languages,
         result=result, flows=flows, choices=choices, query=query, error=error,
         groups=[(key, str(GROUP_NAMES[key])) for key in GROUPS],
-        weekdays=[str(day) for day in WEEKDAYS],
-        endings={key: str(value) for key, value in ENDINGS.items()},
+        weekdays=[str(day) for day in WEEKDAY_NAMES],
+        endings={key: str(value) for key, value in ENDING_NAMES.items()},
         manager=scope is None)

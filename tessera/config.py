@@ -38,6 +38,9 @@ class Config:
     # Issuing is rate limited per kiosk and per client address (limits syntax).
     ISSUE_LIMIT_PER_KIOSK = os.environ.get("ISSUE_LIMIT_PER_KIOSK", "20/minute")
     ISSUE_LIMIT_PER_ADDRESS = os.environ.get("ISSUE_LIMIT_PER_ADDRESS", "60/minute")
+    # Feedback is rate limited the same way: per feedback kiosk and per client address.
+    FEEDBACK_LIMIT_PER_KIOSK = os.environ.get("FEEDBACK_LIMIT_PER_KIOSK", "30/minute")
+    FEEDBACK_LIMIT_PER_ADDRESS = os.environ.get("FEEDBACK_LIMIT_PER_ADDRESS", "30/minute")
     # A kiosk returns to its first screen after this many idle seconds, warning first.
     KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "60"))
     KIOSK_IDLE_WARNING_SECONDS = int(os.environ.get("KIOSK_IDLE_WARNING_SECONDS", "20"))

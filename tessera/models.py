@@ -14,6 +14,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -594,3 +595,25 @@ class WaitingListEntry(Base):
     site: Mapped[Site] = relationship()
     service: Mapped[Service] = relationship()
     appointment: Mapped[Appointment | None] = relationship()
+
+
+class Feedback(Base):
+    """A visitor's score (1-5) and reason chips for one finished ticket; nothing personal.
+
+    One row per ticket: the unique ticket_id is what makes feedback once per visit, even
+    when two requests race (the second insert fails instead of a read-then-write gap).
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+                      Index("ix_feedback_site_given_at", "site_id", "given_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    # Reason keys of tessera.feedback.REASONS, never free text.
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    given_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Where it was given: "ticket" (the mobile ticket page) or "kiosk" (a feedback terminal).
+    source: Mapped[str] = mapped_column(String(16))

@@ -208,3 +208,68 @@ def test_api_refuses_bad_parameters(client, site, staff, query, code):
     answer = client.get(f"/api/v1/sites/{site.id}/reports?{query}")
     assert answer.status_code == 422
     assert answer.get_json()["error"]["code"] == code
+
+
+def test_feedback_scores_count_each_visit_once_per_group(engine, site, clock):
+    from sqlalchemy import select
+
+    from tessera.feedback import give_feedback
+    from tessera.models import Ticket
+
+    make_history(engine, site, clock)
+    with engine.database.session() as session:
+        tokens = list(session.scalars(select(Ticket.token).order_by(Ticket.id)))
+    for token, score in zip(tokens, (5, 1, None, 3), strict=True):
+        if score is not None:
+            give_feedback(engine.database, token, score, [], clock())
+    services = by_key(run(engine, site, "service"))
+    registration = services[site.services["registration"]]
+    assert (registration["feedback_count"], registration["mean_feedback_score"]) == (3, 3.0)
+    legal = services[site.services["legal_advice"]]
+    assert (legal["feedback_count"], legal["mean_feedback_score"]) == (1, 5.0)
+    certificates = services[site.services["certificates"]]
+    assert (certificates["feedback_count"], certificates["mean_feedback_score"]) == (0, None)
+    total = run(engine, site, "language")
+    assert (total["total"]["feedback_count"], total["total"]["mean_feedback_score"]) == (3, 3.0)
+    assert by_key(total)["el"]["mean_feedback_score"] == 4.0
+    organisation = run(engine, site, "organisation", language="ar")["total"]
+    assert (organisation["feedback_count"], organisation["mean_feedback_score"]) == (1, 1.0)
+
+
+def book_demo_appointments(database, engine, clock) -> None:
+    """At the demo centre, three bookings of legal advice on DAY at 11:00, 12:00 and 13:00
+    in Athens: one checked in 10 minutes early, one missed, one cancelled."""
+    from tessera.appointments.booking import book, cancel
+    from tessera.appointments.checkin import CheckInWindow, check_in, mark_missed
+    from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
+
+    with database.session() as session:
+        load_site(session, read_site_file(DEMO_SITE))
+    slot = dt.datetime(2026, 11, 23, 9, 0)
+    made = []
+    for hours, language in enumerate(("ar", "fa", "en")):
+        with database.session() as session:
+            appointment = book(session, "demo", "legal_advice",
+                               slot + dt.timedelta(hours=hours), language, None, clock())
+            session.flush()
+            made.append((appointment.code, appointment.token))
+    with database.session() as session:
+        cancel(session, made[2][1], clock())
+    clock.now = slot - dt.timedelta(minutes=10)
+    window = CheckInWindow(early_minutes=30, late_minutes=15)
+    check_in(engine, "demo", made[0][0], clock(), window)
+    clock.now = slot + dt.timedelta(hours=2)
+    mark_missed(database, clock(), window)
+
+
+def test_appointments_join_the_visits_in_each_group(database, engine, clock):
+    book_demo_appointments(database, engine, clock)
+    with database.session() as session:
+        result = report(session, "demo", DAY, DAY, "service", label_language="en")
+    [row] = [row for row in result["groups"] if row["appointments_booked"]]
+    assert row["label"] == "Legal advice" and row["visits"] == 1  # the checked-in visit
+    assert (row["appointments_booked"], row["appointments_checked_in"],
+            row["appointments_missed"], row["appointments_cancelled"]) == (3, 1, 1, 1)
+    assert (row["mean_punctuality_minutes"], row["on_time"], row["check_in_rate"]) == \
+        (-10.0, 1.0, 0.5)
+    assert result["total"]["appointments_booked"] == 3

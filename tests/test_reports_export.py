@@ -102,3 +102,35 @@ def test_event_log_is_for_managers_only(engine, site, client, staff):
     sign_in(client, "kostas")
     answer = client.get(f"/api/v1/sites/{site.id}/reports/events?{RANGE}&format=json")
     assert answer.status_code == 422
+
+
+def test_a_lone_small_cell_is_hidden_with_the_next_smallest():
+    from tessera.reports.export import suppressed
+
+    assert suppressed([3, 40, 7, 0], 5) == {0, 2}  # 3 alone would be the total minus the rest
+    assert suppressed([1, 1, 40, 9], 5) == {0, 1, 3}  # 1 + 1 still names fewer than 5
+    assert suppressed([2, 3, 40], 5) == {0, 1}
+    assert suppressed([20, 40, 0], 5) == set()
+    assert suppressed([2], 5) == {0}
+
+
+def test_every_table_exports_to_csv_and_to_one_workbook(engine, site, clock, client, staff):
+    make_history(engine, site, clock)
+    sign_in(client, "kostas")
+    url = f"/api/v1/sites/{site.id}/reports?{RANGE}&suppress=false"
+    arrivals = csv_rows(client.get(url + "&format=csv&table=arrivals"))
+    assert arrivals[0][:3] == ["Weekday", "00", "01"] and len(arrivals) == 8
+    assert arrivals[1][0] == "Monday" and arrivals[1][11:13] == ["2", "2"]  # 10:00 and 11:00
+    flows = csv_rows(client.get(url + "&format=csv&table=flows"))
+    assert flows == [["From", "To", "Visits"], ["Εγγραφή", "Νομική συμβουλή", "1"]]
+    unfinished = csv_rows(client.get(url + "&format=csv&table=unfinished&label_language=en"))
+    assert unfinished[1:] == [["Certificates", "Left", "1"], ["Registration", "No-show", "1"]]
+    book = load_workbook(io.BytesIO(client.get(url + "&format=xlsx").data))
+    assert book.sheetnames == ["service", "arrivals", "flows", "unfinished"]
+    assert list(book["flows"].iter_rows(values_only=True))[1] == ("Εγγραφή", "Νομική συμβουλή", 1)
+    bad = client.get(url + "&format=csv&table=people")
+    assert bad.status_code == 422 and bad.get_json()["error"]["parameter"] == "table"
+    # For partners, the heat map's small counts are hidden as the figures' are.
+    hidden = csv_rows(client.get(f"/api/v1/sites/{site.id}/reports?{RANGE}&format=csv"
+                                 "&table=arrivals"))
+    assert hidden[1][11:13] == ["<5", "<5"] and hidden[1][1] == "0"

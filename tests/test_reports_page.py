@@ -1,7 +1,9 @@
 """The manager's reports page over HTTP: who may see it, what it shows, its exports."""
 
-from .helpers import sign_in
-from .test_reports import make_history
+from tessera.staff.accounts import create_staff
+
+from .helpers import PASSWORD, sign_in
+from .test_reports import book_demo_appointments, make_history
 
 RANGE = "from=2026-11-23&to=2026-11-23"
 
@@ -34,3 +36,16 @@ def test_bad_dates_fall_back_with_a_message(site, client, staff):
 
 def test_signed_out_is_sent_to_sign_in(site, client):
     assert client.get("/manager/reports").status_code in (302, 401)
+
+
+def test_appointments_have_their_own_table_once_there_are_any(database, engine, clock, client,
+                                                              make_client, site, staff):
+    sign_in(client, "kostas")
+    assert "data-appointment-table" not in client.get(f"/manager/reports?{RANGE}").text
+    book_demo_appointments(database, engine, clock)
+    with database.session() as session:
+        create_staff(session, "demo", "eleni", "Eleni", "manager", ["en"], [], PASSWORD)
+    demo_manager = make_client()
+    sign_in(demo_manager, "eleni")
+    text = demo_manager.get(f"/manager/reports?{RANGE}&group=language").text
+    assert "data-appointment-table" in text and "Appointments booked" in text

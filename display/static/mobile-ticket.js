@@ -2,6 +2,7 @@
 // re-read on every hint about this ticket, on reconnect, and every half minute.
 // Texts come from data-* attributes rendered through Babel.
 
+import { setupFeedback, showThanks } from "../static/feedback.js";
 import { latest } from "../static/latest.js";
 import { live } from "../static/live.js";
 import { tones, vibrate } from "../static/sound.js";
@@ -11,6 +12,11 @@ const stateLabels = JSON.parse(page.dataset.stateLabels);
 const banner = page.querySelector("[data-call-banner]");
 const connection = page.querySelector("[data-connection-status]");
 const cancelButton = page.querySelector("[data-cancel]");
+const feedbackBlock = page.querySelector("[data-feedback-block]");
+const feedbackForm = feedbackBlock.querySelector("[data-feedback-form]");
+const feedbackThanks = feedbackBlock.querySelector("[data-feedback-thanks]");
+// A step in one of these has ended; the visit has ended when all its steps have.
+const ENDED = ["done", "no_show", "referred", "cancelled", "expired"];
 
 function field(name) {
   return page.querySelector(`[data-field=${name}]`);
@@ -30,7 +36,13 @@ function render(status) {
     banner.hidden = true;
   }
   cancelButton.hidden = !["waiting", "called"].includes(status.state);
+  // The visit is over: ask how it was (or keep the thanks shown once it was told).
+  const ended = status.journey.length > 0
+    && status.journey.every((step) => ENDED.includes(step.state));
+  if (ended && feedbackBlock.hidden) feedbackBlock.hidden = false;
 }
+
+setupFeedback(feedbackForm, { onSent: () => showThanks(feedbackForm, feedbackThanks) });
 
 const refresh = latest(page.dataset.statusUrl, render);
 

@@ -32,6 +32,22 @@ function show() {
         data: result.groups.map((row) => row.mean_wait_minutes) },
     ],
   });
+  const booked = result.groups.filter((row) => row.appointments_booked);
+  if (booked.length) {
+    draw("appointments", {
+      tooltip: { trigger: "axis" },
+      legend: { data: [labels.booked, labels.checked_in, labels.missed], top: 0 },
+      grid: { containLabel: true, top: 40, left: 16, right: 16 },
+      xAxis: { type: "category", data: booked.map((row) => row.label), inverse: rtl },
+      yAxis: { type: "value", position: rtl ? "right" : "left" },
+      series: [
+        { name: labels.booked, type: "bar", data: booked.map((row) => row.appointments_booked) },
+        { name: labels.checked_in, type: "bar",
+          data: booked.map((row) => row.appointments_checked_in) },
+        { name: labels.missed, type: "bar", data: booked.map((row) => row.appointments_missed) },
+      ],
+    });
+  }
   const cells = [];
   let highest = 0;
   flows.arrivals.forEach((counts, day) => counts.forEach((count, hour) => {

@@ -35,6 +35,8 @@ FIELD_MESSAGES = {
     "contact": lazy_gettext("'contact' may have only 'email' and 'phone', each as text."),
     "hold": lazy_gettext("'hold' must be true or false."),
     "code": lazy_gettext("'code' must be the code of the appointment, as text."),
+    "score": lazy_gettext("'score' must be a whole number from 1 to 5."),
+    "reasons": lazy_gettext("'reasons' must be a list of known reasons, each at most once."),
 }
 
 

@@ -1,15 +1,20 @@
-"""Tickets: issuing (from a kiosk or any front end), a ticket's status, the visitor leaving."""
+"""Tickets: issuing (from a kiosk or any front end), a ticket's status, the visitor leaving,
+and the visitor's feedback once the visit has ended."""
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
+from sqlalchemy import select
 
 from tessera.api.openapi import request_body
 from tessera.appointments.checkin import CheckInWindow, check_in
 from tessera.appointments.protection import hit_limit
+from tessera.clock import local_time
 from tessera.devices.pairing import SECRET_COOKIE, SECRET_HEADER, NotPaired, authenticate
 from tessera.errors import InvalidInput
+from tessera.feedback import give_feedback
+from tessera.models import Site, Ticket
 from tessera.printing.jobs import enqueue_print, print_queue
 from tessera.sites.catalogue import check_language, get_kiosk, get_site
 from tessera.status.ticket import load_ticket, ticket_status
@@ -78,12 +83,13 @@ def _kiosk(site_id: str) -> str | None:
     return None
 
 
-def _count(limit: str, identifiers: tuple[str, ...]) -> None:
-    """One issue against `limit`; past it, a 429 a visitor can understand."""
+def _count(limit: str, identifiers: tuple[str, ...], message: str | None = None) -> None:
+    """One request against `limit`; past it, a 429 a visitor can understand (by default
+    the message about issuing)."""
     if limiter.enabled:
         hit_limit(limiter.limiter, limit,
                   (current_app.config["RATELIMIT_KEY_PREFIX"], *identifiers),
-                  issue_limit_message())
+                  message or issue_limit_message())
 
 
 def issue_limit_message() -> str:
@@ -133,3 +139,47 @@ def cancel(token):
     engine = stores().engine
     engine.cancel(token)
     return jsonify(ticket_status(engine, load_ticket(engine, token)))
+
+
+@blueprint.post("/tickets/<token>/feedback")
+@public
+def feedback(token):
+    """How the visit was: {score: 1..5, reasons: [...]}, once, after the visit has ended."""
+    source = _feedback_source(token)  # first: a malformed request counts against a limit too
+    body = request_body()
+    engine = stores().engine
+    given = give_feedback(engine.database, token, body["score"], body.get("reasons", []),
+                          engine.clock(), source)
+    with stores().database.session() as session:
+        number, timezone = session.execute(
+            select(Ticket.number, Site.timezone).join(Site, Site.id == Ticket.site_id)
+            .where(Ticket.id == given.ticket_id)).one()
+    return jsonify({"ticket": number, "score": given.score, "reasons": given.reasons,
+                    "given_at": local_time(given.given_at, timezone).isoformat(),
+                    "source": given.source}), 201
+
+
+def _feedback_source(token: str) -> str:
+    """'kiosk' when a paired kiosk of the ticket's site sends this (a feedback terminal by
+    the exit), else 'ticket'; counted against that kiosk's or this address's limit.
+
+    A kiosk proves itself with its secret, as for issuing; a secret that proves nothing
+    makes the request an ordinary visitor's, which is all the source records.
+    """
+    config = current_app.config
+    secret = request.headers.get(SECRET_HEADER) or request.cookies.get(SECRET_COOKIE)
+    kiosk_key = site_id = None
+    if secret:
+        with stores().database.session() as session:
+            site_id = session.scalar(select(Ticket.site_id).where(Ticket.token == token))
+            kiosk = (authenticate(session, site_id, secret, stores().engine.clock())
+                     if site_id is not None else None)
+            kiosk_key = kiosk.key if kiosk is not None else None
+    message = _("Much feedback was given here just now. Please wait a minute and try again.")
+    if kiosk_key is not None:
+        _count(config["FEEDBACK_LIMIT_PER_KIOSK"], ("feedback-kiosk", site_id, kiosk_key),
+               message)
+        return "kiosk"
+    _count(config["FEEDBACK_LIMIT_PER_ADDRESS"],
+           ("feedback-address", get_remote_address() or "?"), message)
+    return "ticket"

@@ -44,7 +44,17 @@ HEADINGS = {
     "mean_punctuality_minutes": lazy_gettext("Mean arrival against the slot (min)"),
     "on_time": lazy_gettext("Checked in on time"),
     "check_in_rate": lazy_gettext("Check-in rate"),
+    "weekday": lazy_gettext("Weekday"), "source": lazy_gettext("From"),
+    "target": lazy_gettext("To"), "last_service": lazy_gettext("Service"),
+    "ending": lazy_gettext("How"),
 }
+WEEKDAY_NAMES = (lazy_gettext("Monday"), lazy_gettext("Tuesday"), lazy_gettext("Wednesday"),
+                 lazy_gettext("Thursday"), lazy_gettext("Friday"), lazy_gettext("Saturday"),
+                 lazy_gettext("Sunday"))
+# How an unfinished journey ended, in words.
+ENDING_NAMES = {"no_show": lazy_gettext("No-show"), "left": lazy_gettext("Left"),
+                "expired": lazy_gettext("Day closed first"),
+                "referred": lazy_gettext("Referred")}
 COLUMNS = ("key", "label", *FIGURES)
 EVENT_COLUMNS = ("visit", "service_day", "local_time", "kind", "service", "organisation",
                  "language", "desk", "waited_minutes", "to_service")
@@ -56,19 +66,66 @@ def suppressed_mark(minimum: int) -> str:
     return f"<{minimum}"
 
 
+def suppressed(counts: list[int], minimum: int) -> set[int]:
+    """The indexes of `counts` to hide so that no fewer than `minimum` visits can be read.
+
+    A count from 1 to minimum - 1 is hidden; and then, as long as only one is hidden or
+    the hidden ones add up to fewer than `minimum`, the smallest shown count too, since a
+    lone hidden cell is the total minus the others. Zeros stay: they name nobody.
+    """
+    hidden = {index for index, count in enumerate(counts) if 0 < count < minimum}
+    shown = sorted((count, index) for index, count in enumerate(counts)
+                   if count > 0 and index not in hidden)
+    while hidden and shown and (len(hidden) < 2
+                                or sum(counts[index] for index in hidden) < minimum):
+        hidden.add(shown.pop(0)[1])
+    return hidden
+
+
 def report_rows(result: dict, minimum: int | None) -> list[list]:
     """The report as rows under COLUMNS, total last.
 
-    With `minimum`, a group of fewer visits shows every figure as "<minimum": a partner
-    must not be able to pick out a handful of visitors. The total is a group like any.
+    With `minimum`, a group of fewer visits shows every figure as "<minimum", and so do
+    the groups that would give it away (`suppressed`): a partner must not be able to pick
+    out a handful of visitors. A total of fewer visits is hidden too.
     """
-    rows = []
-    for group in [*result["groups"],
-                  {"key": TOTAL_KEY, "label": str(lazy_gettext("Total")), **result["total"]}]:
-        small = minimum is not None and group["visits"] < minimum
-        rows.append([group["key"], group["label"]]
-                    + [suppressed_mark(minimum) if small else group[name] for name in FIGURES])
-    return rows
+    groups = [*result["groups"],
+              {"key": TOTAL_KEY, "label": str(lazy_gettext("Total")), **result["total"]}]
+    hidden = set()
+    if minimum is not None:
+        hidden = suppressed([group["visits"] for group in groups[:-1]], minimum)
+        if groups[-1]["visits"] < minimum:
+            hidden.add(len(groups) - 1)
+    return [[group["key"], group["label"]]
+            + [suppressed_mark(minimum) if index in hidden else group[name] for name in FIGURES]
+            for index, group in enumerate(groups)]
+
+
+def journey_tables(flows: dict, minimum: int | None) -> dict[str, tuple]:
+    """The heat map, the flows and the unfinished journeys as (columns, rows) tables,
+    with the counts `suppressed` below `minimum`."""
+
+    def hide(counts: list[int]) -> list:
+        hidden = suppressed(counts, minimum) if minimum is not None else set()
+        return [suppressed_mark(minimum) if index in hidden else count
+                for index, count in enumerate(counts)]
+
+    hours = [f"{hour:02d}" for hour in range(24)]
+    cells = hide([count for counts in flows["arrivals"] for count in counts])
+    return {
+        "arrivals": (("weekday", *hours),
+                     [[str(WEEKDAY_NAMES[day]), *cells[day * 24:(day + 1) * 24]]
+                      for day in range(7)]),
+        "flows": (("source", "target", "visits"),
+                  [[flow["source"], flow["target"], count] for flow, count
+                   in zip(flows["flows"], hide([f["visits"] for f in flows["flows"]]),
+                          strict=True)]),
+        "unfinished": (("last_service", "ending", "visits"),
+                       [[end["service"], str(ENDING_NAMES.get(end["ending"], end["ending"])), count]
+                        for end, count in zip(flows["unfinished"],
+                                              hide([e["visits"] for e in flows["unfinished"]]),
+                                              strict=True)]),
+    }
 
 
 def headings(columns) -> list[str]:

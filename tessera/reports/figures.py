@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.errors import InvalidInput
+from tessera.feedback import scores_by_ticket
 from tessera.models import Organisation, Service
 from tessera.reports.appointments import FIGURES as APPOINTMENT_FIGURES
 from tessera.reports.appointments import AppointmentTally, appointment_figures
@@ -168,6 +169,11 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
         select(Organisation).where(Organisation.site_id == site_id))}
     narrowed = _narrowed(services, service_ids, organisation_ids)
     visits = load_visits(session, site, first, last, narrowed, language)
+    # Feedback is read as given, not rolled up: one small row per visit that gave it.
+    for ticket_id, (score, _reasons) in scores_by_ticket(session, site_id, first,
+                                                          last).items():
+        if ticket_id in visits:
+            visits[ticket_id].score = score
     tallies: dict = defaultdict(Tally)
     total = Tally()
     for visit_id, visit in visits.items():
