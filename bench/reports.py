@@ -28,7 +28,17 @@ from sqlalchemy import insert, select
 
 from tessera.database import Database
 from tessera.migrate import upgrade
-from tessera.models import Counter, Event, Service, Site, Step, StepState, Ticket
+from tessera.models import (
+    Appointment,
+    Counter,
+    Event,
+    Feedback,
+    Service,
+    Site,
+    Step,
+    StepState,
+    Ticket,
+)
 from tessera.reports.figures import GROUPS, journeys, report
 from tessera.reports.rollups import roll_up
 from tessera.sites.loader import load_site, read_site_file
@@ -38,36 +48,84 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def generate(database: Database, site_id: str, first: dt.date, days: int, visits: int,
              seed: int = 7) -> int:
-    """Write `days` days of `visits` visits each; returns the number of events."""
+    """Write `days` days of `visits` visits each; returns the number of events.
+
+    Each day the desks open in their usual languages and close; each visit is issued,
+    printed, queued, called, started and finished (or referred on, a no-show, or gone);
+    one in five comes by appointment (booked days before, reminded, checked in, or missed
+    or cancelled now and then) and three in ten leave feedback.
+    """
     chance = random.Random(seed)
     with database.session() as session:
         services = list(session.scalars(select(Service).where(Service.site_id == site_id)))
-        desks = list(session.scalars(select(Counter.id).where(Counter.site_id == site_id)))
+        counters = list(session.scalars(select(Counter).where(Counter.site_id == site_id)))
+        desks = {service.id: [c for c in counters if service in c.services] or counters
+                 for service in services}
+        desk_languages = {counter.id: list(counter.languages) for counter in counters}
     languages = ["el", "en", "ar", "ar", "uk", "fa"]
     events = 0
-    ticket_id = step_id = 0
+    ticket_id = step_id = appointment_id = 0
     with database.engine.begin() as connection:
         for day_number in range(days):
             day = first + dt.timedelta(days=day_number)
             opening = dt.datetime.combine(day, dt.time(6, 0))  # 08:00 Athens, in UTC
-            tickets, steps, rows = [], [], []
+            tickets, steps, appointments, feedback = [], [], [], []
+            rows = [{"site_id": site_id, "counter_id": counter_id, "kind": kind, "at": at,
+                     "data": data}
+                    for counter_id, spoken in desk_languages.items()
+                    for kind, at, data in (
+                        ("counter_opened", opening, {"languages": spoken}),
+                        ("counter_closed", opening + dt.timedelta(hours=9),
+                         {"reason": "day_closed"}))]
+            seats: dict = {}
             for sequence in range(1, visits + 1):
                 ticket_id += 1
                 arrived = opening + dt.timedelta(minutes=chance.uniform(0, 480))
                 service = chance.choice(services)
                 language = chance.choice(languages)
+                booking = chance.random()
+                if booking < 0.2:
+                    appointment_id += 1
+                    start = arrived.replace(minute=arrived.minute // 30 * 30, second=0,
+                                            microsecond=0)
+                    seat = seats[(service.id, start)] = seats.get((service.id, start), -1) + 1
+                    fate = ("missed" if booking < 0.02 else "cancelled" if booking < 0.03
+                            else "checked_in")
+                    appointments.append({
+                        "id": appointment_id, "site_id": site_id, "service_id": service.id,
+                        "start": start, "end": start + dt.timedelta(minutes=30), "seat": seat,
+                        "language": language, "state": fate, "code": f"C{appointment_id}",
+                        "token": secrets.token_urlsafe(16),
+                        "created_at": start - dt.timedelta(days=chance.randint(1, 14))})
+                    facts = {"appointment": appointment_id, "service": service.id,
+                             "start": start.isoformat()}
+                    made = appointments[-1]["created_at"]
+                    rows += [{"site_id": site_id, "kind": "appointment_booked", "at": made,
+                              "data": facts},
+                             {"site_id": site_id, "kind": "message_sent",
+                              "at": start - dt.timedelta(days=1), "data": {"kind": "reminder"}}]
+                    if fate != "checked_in":
+                        rows.append({"site_id": site_id, "kind": f"appointment_{fate}",
+                                     "at": start + dt.timedelta(minutes=15)
+                                     if fate == "missed" else made + dt.timedelta(hours=1),
+                                     "data": facts})
+                        continue
+                    rows.append({"site_id": site_id, "kind": "appointment_checked_in",
+                                 "at": arrived, "data": {**facts, "ticket": ticket_id}})
                 tickets.append({"id": ticket_id, "site_id": site_id,
                                 "number": f"{service.prefix}-{sequence:03d}",
                                 "prefix": service.prefix, "sequence": sequence,
                                 "service_day": day, "language": language, "needs": [],
                                 "token": secrets.token_urlsafe(16), "issued_at": arrived,
                                 "arrived_at": arrived})
-                rows.append({"site_id": site_id, "ticket_id": ticket_id, "kind": "issued",
-                             "at": arrived, "data": {"language": language}})
+                rows += [{"site_id": site_id, "ticket_id": ticket_id, "kind": kind,
+                          "at": arrived, "data": data}
+                         for kind, data in (("issued", {"language": language}),
+                                            ("printed", {}))]
                 now, position = arrived, 0
                 while True:
                     step_id += 1
-                    desk = chance.choice(desks)
+                    desk = chance.choice(desks[service.id]).id
                     rows.append({"site_id": site_id, "ticket_id": ticket_id,
                                  "step_id": step_id, "kind": "queued", "at": now,
                                  "data": {"service_id": service.id}})
@@ -107,9 +165,21 @@ def generate(database: Database, site_id: str, first: dt.date, days: int, visits
                     if referred is None:
                         break
                     service, position = referred, position + 1
-            connection.execute(insert(Ticket), tickets)
-            connection.execute(insert(Step), steps)
-            connection.execute(insert(Event), rows)
+                if chance.random() < 0.3:
+                    score = chance.choice((1, 2, 3, 4, 4, 5, 5, 5))
+                    feedback.append({"site_id": site_id, "ticket_id": ticket_id,
+                                     "score": score, "reasons": [], "given_at": now,
+                                     "source": "ticket"})
+                    rows.append({"site_id": site_id, "ticket_id": ticket_id,
+                                 "kind": "feedback_given", "at": now,
+                                 "data": {"score": score, "reasons": []}})
+            # One INSERT of many rows needs the same columns in each.
+            rows = [{"ticket_id": None, "step_id": None, "counter_id": None, **row}
+                    for row in rows]
+            for model, values in ((Ticket, tickets), (Step, steps), (Appointment, appointments),
+                                  (Feedback, feedback), (Event, rows)):
+                if values:
+                    connection.execute(insert(model), values)
             events += len(rows)
     return events
 
@@ -163,11 +233,17 @@ def main(argv=None) -> int:
         session.get(Site, site_id).closed_through = last - dt.timedelta(days=1)
     results["roll_up_seconds"] = round(timed(roll_up, database, site_id), 1)
     time_reports(database, site_id, ranges, "roll-ups", results["reports"])
+    with database.session() as session:
+        total = report(session, site_id, first, last, "service")["total"]
+    results["year"] = {name: total[name] for name in (
+        "visits", "served", "in_language", "appointments_booked", "appointments_checked_in",
+        "feedback_count", "mean_feedback_score")}
     if options.json:
         json.dump(results, sys.stdout, indent=2)
     else:
         print(f"{events} events in {generated:.0f} s ({url.split(':')[0]}); "
               f"roll-up of the closed days {results['roll_up_seconds']:.0f} s")
+        print("whole range:", ", ".join(f"{k} {v}" for k, v in results["year"].items()))
         for row in results["reports"]:
             print(f"{row['source']:8} {row['range']:6} {row['what']:28} {row['seconds']:6.2f} s")
     return 0

@@ -480,6 +480,26 @@ class ReportWatermark(Base):
     event_id: Mapped[int] = mapped_column(Integer)
 
 
+class ReportAppointment(Base):
+    """One booked appointment of a closed service day as the reports count it: a daily
+    roll-up of its events (tessera.reports.appointments.AppointmentFact), rebuilt at will."""
+
+    __tablename__ = "report_appointment"
+    __table_args__ = (Index("ix_report_appointment_site_day", "site_id", "service_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    # The local date of its latest slot.
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    appointment_id: Mapped[int] = mapped_column(Integer)
+    slot_hour: Mapped[int] = mapped_column(Integer)
+    service_id: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    # checked_in, missed, cancelled; None while still booked.
+    ending: Mapped[str | None] = mapped_column(String(16))
+    punctuality_minutes: Mapped[float | None] = mapped_column(Float)
+
+
 class AppointmentState(enum.StrEnum):
     """Where a booked slot stands: held while the visitor finishes, then booked.
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from tessera.models import Feedback
 
-from .helpers import audit, keep_idle_away, migrated_sqlite, pair_browser
+from .helpers import ROOT, audit, keep_idle_away, migrated_sqlite, pair_browser
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,7 @@ def test_the_mobile_ticket_asks_when_the_visit_ends(live_server, site, page, dat
     chip.click()
     chip.click()  # a chip toggles off again
     expect(chip).to_have_attribute("aria-pressed", "false")
+    page.screenshot(path=SCREENSHOTS / "feedback-en.png", full_page=True)
     send.click()
     thanks = page.get_by_text("Thank you for telling us how your visit was.")
     expect(thanks).to_be_visible()
@@ -96,6 +98,7 @@ def test_the_question_in_arabic_reads_right_to_left(live_server, site, page, axe
     assert faces.first.bounding_box()["x"] > faces.last.bounding_box()["x"]
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     assert audit(page, axe_script) == []
+    page.screenshot(path=SCREENSHOTS / "feedback-ar.png", full_page=True)
 
 
 def test_the_kiosk_terminal_takes_feedback_by_ticket_number(live_server, site, page,

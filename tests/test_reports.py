@@ -236,23 +236,30 @@ def test_feedback_scores_count_each_visit_once_per_group(engine, site, clock):
     assert (organisation["feedback_count"], organisation["mean_feedback_score"]) == (1, 1.0)
 
 
+def book_demo_appointment(database, clock, slot, language="ar", made=False):
+    """Book legal advice at the demo centre at `slot` (naive UTC), now; the slot, or the
+    appointment's (code, token) if `made`."""
+    from tessera.appointments.booking import book
+
+    with database.session() as session:
+        appointment = book(session, "demo", "legal_advice", slot, language, None, clock())
+        session.flush()
+        return (appointment.code, appointment.token) if made else slot
+
+
 def book_demo_appointments(database, engine, clock) -> None:
     """At the demo centre, three bookings of legal advice on DAY at 11:00, 12:00 and 13:00
     in Athens: one checked in 10 minutes early, one missed, one cancelled."""
-    from tessera.appointments.booking import book, cancel
+    from tessera.appointments.booking import cancel
     from tessera.appointments.checkin import CheckInWindow, check_in, mark_missed
     from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
     with database.session() as session:
         load_site(session, read_site_file(DEMO_SITE))
     slot = dt.datetime(2026, 11, 23, 9, 0)
-    made = []
-    for hours, language in enumerate(("ar", "fa", "en")):
-        with database.session() as session:
-            appointment = book(session, "demo", "legal_advice",
-                               slot + dt.timedelta(hours=hours), language, None, clock())
-            session.flush()
-            made.append((appointment.code, appointment.token))
+    made = [book_demo_appointment(database, clock, slot + dt.timedelta(hours=hours), language,
+                                  made=True)
+            for hours, language in enumerate(("ar", "fa", "en"))]
     with database.session() as session:
         cancel(session, made[2][1], clock())
     clock.now = slot - dt.timedelta(minutes=10)

@@ -8,13 +8,14 @@ import sys
 
 from sqlalchemy import delete, func, select
 
+from tessera.appointments.checkin import CheckInWindow, mark_missed
 from tessera.models import ReportDay, ReportStep, Site
-from tessera.reports.figures import GROUPS, journeys, report
+from tessera.reports.figures import GROUPS, appointment_figures, journeys, report
 from tessera.reports.history import replay
 from tessera.reports.rollups import load_visits, rebuild, roll_up
 
 from .helpers import ROOT
-from .test_reports import DAY, make_history
+from .test_reports import DAY, book_demo_appointment, book_demo_appointments, make_history
 
 
 def every_figure(engine, site, events_only=False):
@@ -139,3 +140,33 @@ def test_the_scheduled_job_and_the_command_roll_up(engine, site, clock, redis_ur
     unknown = command("--site", "nowhere")
     assert unknown.returncode == 1 and "There is no site 'nowhere'" in unknown.stderr
     assert rolled_days(engine, site) == {DAY}
+
+
+def appointment_figures_of(engine, events_only=False):
+    """The demo centre's appointment figures of DAY in every grouping."""
+    with engine.database.session() as session:
+        if events_only:
+            session.execute(delete(ReportDay))
+        figures = {group: appointment_figures(session, "demo", DAY, DAY, group)
+                   for group in GROUPS}
+        session.rollback()
+    return figures
+
+
+def test_appointment_roll_ups_equal_their_events_and_follow_late_ones(database, engine,
+                                                                       clock):
+    book_demo_appointments(database, engine, clock)
+    late = book_demo_appointment(database, clock, dt.datetime(2026, 11, 23, 14, 0))
+    with database.session() as session:
+        session.get(Site, "demo").closed_through = DAY
+    assert DAY in roll_up(database, "demo")
+    from_events = appointment_figures_of(engine, events_only=True)
+    assert appointment_figures_of(engine) == from_events
+    assert from_events["service"]["total"]["appointments_missed"] == 1
+    # The missed-appointment sweep runs after the roll-up: the day is rolled up again.
+    clock.now = late + dt.timedelta(hours=1)
+    mark_missed(database, clock(), CheckInWindow())
+    assert roll_up(database, "demo") == [DAY]
+    rolled = appointment_figures_of(engine)
+    assert rolled == appointment_figures_of(engine, events_only=True)
+    assert rolled["service"]["total"]["appointments_missed"] == 2

@@ -5,8 +5,10 @@ latest start. It counts only if it was ever booked: a hold that expired or was l
 took a visitor's place, so it is neither booked nor cancelled here. Whether it was booked,
 its latest start, what became of it (checked in, missed, cancelled) and when the visitor
 checked in all come from its events. The appointment row gives only its language (which
-the events do not carry, and which is not personal) and narrows the read of the events,
-so that a year of a busy centre is two queries.
+the events do not carry, and which is not personal) and narrows the read of the events.
+`replay_appointments` gives each appointment's facts; the daily roll-ups
+(tessera.reports.rollups) store exactly these facts for closed days, and
+`tally_appointments` counts them, whichever source they came from.
 """
 
 import datetime as dt
@@ -17,16 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.clock import local_time
-from tessera.models import Appointment, Event, Service, Site
-from tessera.reports.history import GROUPS, period_key
+from tessera.models import Appointment, Event, Site
+from tessera.reports.history import period_key
 
 # The events an appointment's life is read from; held, expired and offered change no figure.
 EVENTS = ("appointment_booked", "appointment_moved", "appointment_cancelled",
           "appointment_checked_in", "appointment_missed")
 ENDINGS = {"appointment_cancelled": "cancelled", "appointment_checked_in": "checked_in",
            "appointment_missed": "missed"}
-# A check-in no later than this after the slot start is on time.
-ON_TIME = dt.timedelta(minutes=5)
+# A check-in no later than this many minutes after the slot start is on time.
+ON_TIME_MINUTES = 5
 # No time zone is more than a day from UTC: the rows are read a day wider on either side,
 # and the local date of each start decides.
 ZONE_SLACK = dt.timedelta(days=1)
@@ -35,6 +37,24 @@ ZONE_SLACK = dt.timedelta(days=1)
 LATE_EVENTS = dt.timedelta(days=7)
 FIGURES = ("appointments_booked", "appointments_checked_in", "appointments_missed",
            "appointments_cancelled", "mean_punctuality_minutes", "on_time", "check_in_rate")
+
+
+@dataclass(slots=True)
+class AppointmentFact:
+    """One booked appointment as the figures count it.
+
+    `day` is the local date of its latest slot and `slot_hour` that slot's local hour;
+    `ending` is checked_in, missed, cancelled or None (still booked), and
+    `punctuality_minutes` the check-in time minus the slot start (negative = early).
+    """
+
+    appointment_id: int
+    day: dt.date
+    slot_hour: int
+    service_id: int
+    language: str
+    ending: str | None
+    punctuality_minutes: float | None
 
 
 @dataclass(slots=True)
@@ -54,17 +74,16 @@ class AppointmentTally:
         self.booked = self.checked_in = self.missed = self.cancelled = self.on_time = 0
         self.punctuality: list[float] = []
 
-    def add(self, life: _Life) -> None:
+    def add(self, fact: AppointmentFact) -> None:
         """Count one booked appointment."""
         self.booked += 1
-        if life.ending == "checked_in":
+        if fact.ending == "checked_in":
             self.checked_in += 1
-            late = life.checked_in_at - life.start
-            self.punctuality.append(late.total_seconds() / 60)
-            self.on_time += late <= ON_TIME
-        elif life.ending == "missed":
+            self.punctuality.append(fact.punctuality_minutes)
+            self.on_time += fact.punctuality_minutes <= ON_TIME_MINUTES
+        elif fact.ending == "missed":
             self.missed += 1
-        elif life.ending == "cancelled":
+        elif fact.ending == "cancelled":
             self.cancelled += 1
 
     def figures(self) -> dict:
@@ -82,69 +101,75 @@ class AppointmentTally:
         }
 
 
-def appointment_figures(session: Session, site: Site, first: dt.date, last: dt.date,
-                        group: str, *, service_ids: set[int] | None = None,
-                        language: str | None = None) -> dict:
-    """The appointment figures of local dates `first`..`last` (inclusive) grouped by `group`.
+def replay_appointments(session: Session, site: Site, first: dt.date, last: dt.date, *,
+                        service_ids: set[int] | None = None,
+                        language: str | None = None) -> list[AppointmentFact]:
+    """Every booked appointment whose latest slot lies on a local date `first`..`last`
+    (of those services, in that language, if given), replayed from its events."""
+    rows, since = _appointments(session, site, first, last, service_ids, language)
+    facts = []
+    # Many appointments share a slot: each start's local date and hour is worked out once.
+    slots: dict[dt.datetime, dt.datetime] = {}
+    for appointment_id, life in _replay(session, site, last, rows, since).items():
+        if not life.booked:
+            continue  # a hold that never became a booking took nobody's place
+        if life.start not in slots:
+            slots[life.start] = local_time(life.start, site.timezone)
+        local = slots[life.start]
+        if not first <= local.date() <= last:
+            continue  # moved out of the range, or a neighbouring day in UTC
+        service_id, spoken = rows[appointment_id]
+        punctuality = (None if life.checked_in_at is None else
+                       (life.checked_in_at - life.start).total_seconds() / 60)
+        facts.append(AppointmentFact(appointment_id, local.date(), local.hour, service_id,
+                                     spoken, life.ending, punctuality))
+    return facts
 
-    `group` is one of GROUPS; the keys are the service id, the service's organisation id,
-    the appointment's language, the local hour of the slot start (int), the local date
-    (YYYY-MM-DD), its ISO week (YYYY-Www) or its month (YYYY-MM). `service_ids` and
-    `language` keep only the appointments of those services or of that language.
+
+def tally_appointments(facts: list[AppointmentFact], group: str,
+                       organisation_of: dict[int, int | None]) -> dict:
+    """The figures of `facts` grouped by `group` (one of GROUPS): {"groups": {key:
+    figures}, "total": figures}, keys as the visits' (the slot's hour for "hour").
 
     Each group's figures, and the total's: appointments_booked (ever booked), and of
     those appointments_checked_in, appointments_missed, appointments_cancelled;
     mean_punctuality_minutes (check-in time minus slot start, negative = early, one
     decimal), on_time (share of check-ins at most 5 minutes after the start, three
     decimals) and check_in_rate (checked in / (checked in + missed), three decimals),
-    each None when there is nothing to divide by.
-    Raises ValueError for an unknown group or a range that ends before it starts.
+    each None when there is nothing to divide by. `organisation_of` maps service ids
+    to their organisation's.
     """
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {', '.join(GROUPS)}, not {group!r}")
-    if last < first:
-        raise ValueError("the range ends before it starts")
-    rows, since = _appointments(session, site, first, last, service_ids, language)
-    lives = _replay(session, site, last, rows, since)
     tallies: dict = defaultdict(AppointmentTally)
     total = AppointmentTally()
-    # Many appointments share a slot: each start's local date and time key is worked out once.
-    slots: dict[dt.datetime, tuple[dt.date, object]] = {}
-    for appointment_id, life in lives.items():
-        if not life.booked:
-            continue  # a hold that never became a booking took nobody's place
-        if life.start not in slots:
-            local = local_time(life.start, site.timezone)
-            slots[life.start] = (local.date(), _time_key(local, group))
-        day, time_key = slots[life.start]
-        if not first <= day <= last:
-            continue  # moved out of the range, or a neighbouring day in UTC
-        service_id, organisation_id, spoken = rows[appointment_id]
-        key = {"service": service_id, "organisation": organisation_id,
-               "language": spoken}.get(group, time_key)
-        tallies[key].add(life)
-        total.add(life)
-    return {"groups": {key: tallies[key].figures() for key in sorted(tallies)},
+    for fact in facts:
+        if group == "service":
+            key = fact.service_id
+        elif group == "organisation":
+            key = organisation_of.get(fact.service_id)
+        elif group == "language":
+            key = fact.language
+        elif group == "hour":
+            key = fact.slot_hour
+        else:
+            key = period_key(fact.day, group)
+        tallies[key].add(fact)
+        total.add(fact)
+    return {"groups": {key: tallies[key].figures()
+                       for key in sorted(tallies, key=lambda k: (k is None, k))},
             "total": total.figures()}
-
-
-def _time_key(local: dt.datetime, group: str) -> object:
-    """The key of a local slot start in a grouping by time; None for the other groupings."""
-    return local.hour if group == "hour" else period_key(local.date(), group)
 
 
 def _appointments(session: Session, site: Site, first: dt.date, last: dt.date,
                   service_ids: set[int] | None,
                   language: str | None) -> tuple[dict, dt.datetime | None]:
-    """{appointment id: (service id, organisation id, language)} of the range, and when
-    the earliest of them was made (None if there are none).
+    """{appointment id: (service id, language)} of the range, and when the earliest of
+    them was made (None if there are none).
 
     The rows whose start lies near the range, after the filters; the events decide
     which of them count, and where.
     """
-    query = (select(Appointment.id, Appointment.service_id, Service.organisation_id,
-                    Appointment.language, Appointment.created_at)
-             .join(Service, Service.id == Appointment.service_id)
+    query = (select(Appointment.id, Appointment.service_id, Appointment.language,
+                    Appointment.created_at)
              .where(Appointment.site_id == site.id,
                     Appointment.start >= dt.datetime.combine(first, dt.time()) - ZONE_SLACK,
                     Appointment.start < dt.datetime.combine(last, dt.time()) + 2 * ZONE_SLACK))
@@ -155,9 +180,8 @@ def _appointments(session: Session, site: Site, first: dt.date, last: dt.date,
     rows, since = {}, None
     # Plain rows off the connection: the ORM's result machinery adds nothing to a tuple
     # and costs a noticeable share of a year's report.
-    for appointment_id, service_id, organisation_id, spoken, created_at in \
-            session.connection().execute(query):
-        rows[appointment_id] = (service_id, organisation_id, spoken)
+    for appointment_id, service_id, spoken, created_at in session.connection().execute(query):
+        rows[appointment_id] = (service_id, spoken)
         if since is None or created_at < since:
             since = created_at
     return rows, since

@@ -19,9 +19,9 @@ from tessera.errors import InvalidInput
 from tessera.feedback import scores_by_ticket
 from tessera.models import Organisation, Service
 from tessera.reports.appointments import FIGURES as APPOINTMENT_FIGURES
-from tessera.reports.appointments import AppointmentTally, appointment_figures
+from tessera.reports.appointments import AppointmentTally, tally_appointments
 from tessera.reports.history import GROUPS, SERVED, StepFact, VisitFact, period_key
-from tessera.reports.rollups import load_visits
+from tessera.reports.rollups import load_appointments, load_visits
 from tessera.sites.catalogue import get_site, translated
 
 # A report over more than this many days is refused: the figures stay fast and exact.
@@ -197,8 +197,9 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
             return _month_name(dt.date.fromisoformat(f"{key}-01"), labels_in)
         return str(key)
 
-    appointments = appointment_figures(session, site, first, last, group,
-                                       service_ids=narrowed, language=language)
+    appointments = tally_appointments(
+        load_appointments(session, site, first, last, narrowed, language), group,
+        {service_id: service.organisation_id for service_id, service in services.items()})
     none_booked = AppointmentTally().figures()
     keys = set(tallies) | set(appointments["groups"])
     rows = [{"key": key, "label": label(key), **tallies[key].figures(),
@@ -207,6 +208,20 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
     return {"site": site_id, "from": first.isoformat(), "to": last.isoformat(),
             "group": group, "groups": rows,
             "total": {**total.figures(), **appointments["total"]}}
+
+
+def appointment_figures(session: Session, site_id: str, first: dt.date, last: dt.date,
+                        group: str, *, service_ids: set[int] | None = None,
+                        language: str | None = None) -> dict:
+    """The appointment figures alone of local dates `first`..`last`, grouped by `group`:
+    {"groups": {key: figures}, "total": figures} (tessera.reports.appointments)."""
+    check_group(group)
+    check_range(first, last)
+    site = get_site(session, site_id)
+    organisation_of = dict(session.execute(select(Service.id, Service.organisation_id)
+                                           .where(Service.site_id == site_id)).all())
+    return tally_appointments(load_appointments(session, site, first, last, service_ids,
+                                                language), group, organisation_of)
 
 
 def _month_name(month: dt.date, language: str) -> str:

@@ -16,8 +16,19 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tessera.clock import local_time
 from tessera.database import Database
-from tessera.models import Event, ReportDay, ReportStep, ReportWatermark, Site, Ticket
+from tessera.models import (
+    Event,
+    ReportAppointment,
+    ReportDay,
+    ReportStep,
+    ReportWatermark,
+    Site,
+    Ticket,
+)
+from tessera.reports.appointments import EVENTS as APPOINTMENT_EVENTS
+from tessera.reports.appointments import AppointmentFact, replay_appointments
 from tessera.reports.history import STEP_EVENTS, StepFact, VisitFact, replay
 from tessera.sites.catalogue import get_site
 
@@ -26,6 +37,8 @@ from tessera.sites.catalogue import get_site
 DAYS_PER_TRANSACTION = 7
 STEP_COLUMNS = ("ticket_id", "ordinal", "service_id", "queued", "waited_minutes",
                 "handling_minutes", "ending", "in_language")
+APPOINTMENT_COLUMNS = ("appointment_id", "slot_hour", "service_id", "language", "ending",
+                       "punctuality_minutes")
 
 
 def roll_up(database: Database, site_id: str) -> list[dt.date]:
@@ -65,7 +78,7 @@ def roll_up_sites(database: Database, site_id: str | None = None, *,
 def rebuild(database: Database, site_id: str) -> list[dt.date]:
     """Drop the site's roll-ups and roll every closed day up again from its events."""
     with database.session() as session:
-        for model in (ReportStep, ReportDay, ReportWatermark):
+        for model in (ReportStep, ReportAppointment, ReportDay, ReportWatermark):
             session.execute(delete(model).where(model.site_id == site_id))
     return roll_up(database, site_id)
 
@@ -83,7 +96,8 @@ def _ensure_watermark(database: Database, site_id: str) -> None:
 
 
 def _days_due(session: Session, site: Site, since_event: int, top: int) -> set[dt.date]:
-    """The closed days never rolled up, and the rolled-up ones with step events since."""
+    """The closed days never rolled up, and the rolled-up ones with step or appointment
+    events since."""
     if site is None or site.closed_through is None:
         return set()
     latest = session.scalar(select(func.max(ReportDay.service_day))
@@ -104,6 +118,16 @@ def _days_due(session: Session, site: Site, since_event: int, top: int) -> set[d
             .join(Event, Event.ticket_id == Ticket.id)
             .where(Event.site_id == site.id, Event.id > since_event, Event.id <= top,
                    Event.kind.in_(STEP_EVENTS), Ticket.service_day <= latest)))
+        # An appointment event names the slot it is about (and a move the one it left).
+        for start, moved_from in session.execute(
+                select(Event.data["start"].as_string(), Event.data["moved_from"].as_string())
+                .where(Event.site_id == site.id, Event.id > since_event, Event.id <= top,
+                       Event.kind.in_(APPOINTMENT_EVENTS))):
+            for slot in (start, moved_from):
+                if slot:
+                    day = local_time(dt.datetime.fromisoformat(slot), site.timezone).date()
+                    if day <= latest:
+                        due.add(day)
     return due
 
 
@@ -125,8 +149,15 @@ def _write_days(session: Session, site: Site, days: list[dt.date]) -> None:
     visits = replay(session, site, first, last)
     session.execute(delete(ReportStep).where(ReportStep.site_id == site.id,
                                              ReportStep.service_day.between(first, last)))
+    session.execute(delete(ReportAppointment).where(
+        ReportAppointment.site_id == site.id, ReportAppointment.service_day.between(first, last)))
     session.execute(delete(ReportDay).where(ReportDay.site_id == site.id,
                                             ReportDay.service_day.between(first, last)))
+    booked = [{"site_id": site.id, "service_day": fact.day,
+               **{name: getattr(fact, name) for name in APPOINTMENT_COLUMNS}}
+              for fact in replay_appointments(session, site, first, last)]
+    if booked:
+        session.execute(insert(ReportAppointment), booked)
     rows = [{"site_id": site.id, "service_day": visit.day, "language": visit.language,
              "arrival_hour": visit.arrival_hour, "arrival_weekday": visit.arrival_weekday,
              **{name: getattr(step, name) for name in STEP_COLUMNS}}
@@ -147,24 +178,62 @@ def load_visits(session: Session, site: Site, first: dt.date, last: dt.date,
     `service_ids` keeps only the steps of those services (and the visits with one);
     `language` keeps only the visits in that language.
     """
-    rolled = set(session.scalars(select(ReportDay.service_day).where(
-        ReportDay.site_id == site.id, ReportDay.service_day.between(first, last))))
+    rolled = _rolled_days(session, site.id, first, last)
     visits = _read_rolled(session, site.id, first, last, service_ids, language) if rolled else {}
-    day = first
-    while day <= last:
-        if day in rolled:
-            day += dt.timedelta(days=1)
-            continue
-        run_first = day
-        while day + dt.timedelta(days=1) <= last and day + dt.timedelta(days=1) not in rolled:
-            day += dt.timedelta(days=1)
-        for ticket_id, visit in replay(session, site, run_first, day, language).items():
+    for run_first, run_last in _unrolled_runs(first, last, rolled):
+        for ticket_id, visit in replay(session, site, run_first, run_last, language).items():
             if service_ids is not None:
                 visit.steps = [step for step in visit.steps if step.service_id in service_ids]
             if visit.steps:
                 visits[ticket_id] = visit
-        day += dt.timedelta(days=1)
     return visits
+
+
+def load_appointments(session: Session, site: Site, first: dt.date, last: dt.date,
+                      service_ids: set[int] | None = None,
+                      language: str | None = None) -> list[AppointmentFact]:
+    """Every booked appointment of the local dates `first`..`last` (of those services, in
+    that language, if given): rolled-up days from their roll-ups, the others replayed."""
+    rolled = _rolled_days(session, site.id, first, last)
+    facts = []
+    if rolled:
+        query = (select(ReportAppointment.service_day,
+                        *(getattr(ReportAppointment, name) for name in APPOINTMENT_COLUMNS))
+                 .where(ReportAppointment.site_id == site.id,
+                        ReportAppointment.service_day.between(first, last)))
+        if service_ids is not None:
+            query = query.where(ReportAppointment.service_id.in_(service_ids))
+        if language:
+            query = query.where(ReportAppointment.language == language)
+        facts = [AppointmentFact(row[1], row[0], *row[2:])
+                 for row in session.connection().execute(query)]
+    for run_first, run_last in _unrolled_runs(first, last, rolled):
+        facts += replay_appointments(session, site, run_first, run_last,
+                                     service_ids=service_ids, language=language)
+    return facts
+
+
+def _rolled_days(session: Session, site_id: str, first: dt.date,
+                 last: dt.date) -> set[dt.date]:
+    """The days of `first`..`last` that are rolled up."""
+    return set(session.scalars(select(ReportDay.service_day).where(
+        ReportDay.site_id == site_id, ReportDay.service_day.between(first, last))))
+
+
+def _unrolled_runs(first: dt.date, last: dt.date,
+                   rolled: set[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    """The runs of consecutive days of `first`..`last` that are not rolled up."""
+    day, start = first, None
+    while day <= last:
+        if day in rolled:
+            if start is not None:
+                yield start, day - dt.timedelta(days=1)
+            start = None
+        elif start is None:
+            start = day
+        day += dt.timedelta(days=1)
+    if start is not None:
+        yield start, last
 
 
 def _read_rolled(session: Session, site_id: str, first: dt.date, last: dt.date,
