@@ -183,9 +183,11 @@ def test_scores_by_ticket_follow_the_service_day(engine, site, database, clock):
     give_feedback(database, second.token, 2, [], clock())
     day = first.service_day
     with database.session() as session:
-        assert scores_by_ticket(session, site.id, day, day) == {first.id: (4, ["kind_staff"])}
+        assert scores_by_ticket(session, site.id, day, day) == {first.id: 4}
         assert scores_by_ticket(session, site.id, day, day + dt.timedelta(days=1)) == {
-            first.id: (4, ["kind_staff"]), second.id: (2, [])}
+            first.id: 4, second.id: 2}
+        assert scores_by_ticket(session, site.id, day + dt.timedelta(days=1),
+                                day + dt.timedelta(days=2)) == {second.id: 2}
         assert scores_by_ticket(session, "elsewhere", day, day + dt.timedelta(days=1)) == {}
 
 

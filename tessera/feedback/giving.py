@@ -116,14 +116,15 @@ def feedback_given(session: Session, ticket_id: int) -> bool:
 
 
 def scores_by_ticket(session: Session, site_id: str, first: dt.date,
-                     last: dt.date) -> dict[int, tuple[int, list[str]]]:
-    """Score and reasons per ticket id, for the site's tickets of service days first..last."""
-    rows = session.execute(
-        select(Feedback.ticket_id, Feedback.score, Feedback.reasons)
+                     last: dt.date) -> dict[int, int]:
+    """The score per ticket id, for the site's tickets of service days first..last."""
+    # Feedback comes after its visit began: given_at bounds the read by its index too.
+    since = dt.datetime.combine(first, dt.time()) - dt.timedelta(days=1)
+    return dict(session.connection().execute(
+        select(Feedback.ticket_id, Feedback.score)
         .join(Ticket, Ticket.id == Feedback.ticket_id)
-        .where(Feedback.site_id == site_id, Ticket.service_day >= first,
-               Ticket.service_day <= last))
-    return {ticket_id: (score, list(reasons or [])) for ticket_id, score, reasons in rows}
+        .where(Feedback.site_id == site_id, Feedback.given_at >= since,
+               Ticket.service_day >= first, Ticket.service_day <= last)).all())
 
 
 # A ticket number as a visitor types it: "A-042", "a42", "A 042".

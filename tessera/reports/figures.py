@@ -63,9 +63,13 @@ def percentile(values: list[float], share: float) -> float | None:
 
     Nearest rank, because it is always one of the observed waits and easy to check by hand.
     """
-    if not values:
+    return _nearest_rank(sorted(values), share)
+
+
+def _nearest_rank(ordered: list[float], share: float) -> float | None:
+    """`percentile` of values already in order."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
@@ -109,21 +113,34 @@ class Tally:
         elif step.ending == "left":
             self.left += 1
 
+    def merge(self, other: "Tally") -> None:
+        """Count `other`'s steps too: a total is its groups merged, since each step is in
+        exactly one group (a visit may be in several, and counts once)."""
+        self.tickets |= other.tickets
+        self.scores.update(other.scores)
+        self.waits += other.waits
+        self.handling += other.handling
+        for name in ("served", "no_shows", "left", "referrals", "within", "in_language"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     def figures(self) -> dict:
         """The group's figures (minutes to one decimal, shares to three)."""
         called = len(self.waits)
         scores = list(self.scores.values())
+        # Sorted once each, for both percentiles.
+        self.waits.sort()
+        self.handling.sort()
         return {
             "visits": len(self.tickets), "served": self.served, "no_shows": self.no_shows,
             "left": self.left, "referrals": self.referrals,
             "mean_wait_minutes": _mean(self.waits),
-            "median_wait_minutes": _round(percentile(self.waits, 0.5)),
-            "p90_wait_minutes": _round(percentile(self.waits, 0.9)),
+            "median_wait_minutes": _round(_nearest_rank(self.waits, 0.5)),
+            "p90_wait_minutes": _round(_nearest_rank(self.waits, 0.9)),
             "within_target": _share(self.within, called),
             "in_language": _share(self.in_language, self.served),
             "mean_handling_minutes": _mean(self.handling),
-            "median_handling_minutes": _round(percentile(self.handling, 0.5)),
-            "p90_handling_minutes": _round(percentile(self.handling, 0.9)),
+            "median_handling_minutes": _round(_nearest_rank(self.handling, 0.5)),
+            "p90_handling_minutes": _round(_nearest_rank(self.handling, 0.9)),
             "no_show_rate": _share(self.no_shows, called),
             "feedback_count": len(scores),
             "mean_feedback_score": _mean(scores),
@@ -170,18 +187,19 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
     narrowed = _narrowed(services, service_ids, organisation_ids)
     visits = load_visits(session, site, first, last, narrowed, language)
     # Feedback is read as given, not rolled up: one small row per visit that gave it.
-    for ticket_id, (score, _reasons) in scores_by_ticket(session, site_id, first,
-                                                          last).items():
+    for ticket_id, score in scores_by_ticket(session, site_id, first, last).items():
         if ticket_id in visits:
             visits[ticket_id].score = score
     tallies: dict = defaultdict(Tally)
-    total = Tally()
+    targets = {service_id: service.target_wait_minutes
+               for service_id, service in services.items()}
     for visit_id, visit in visits.items():
         for step in visit.steps:
-            service = services.get(step.service_id)
-            target = service.target_wait_minutes if service else None
-            tallies[group_key(group, visit, service)].add(visit_id, visit, step, target)
-            total.add(visit_id, visit, step, target)
+            tallies[group_key(group, visit, services.get(step.service_id))].add(
+                visit_id, visit, step, targets.get(step.service_id))
+    total = Tally()
+    for tally in tallies.values():
+        total.merge(tally)
 
     def label(key):
         if group == "service" and key in services:

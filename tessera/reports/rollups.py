@@ -249,7 +249,8 @@ def _read_rolled(session: Session, site_id: str, first: dt.date, last: dt.date,
     if language:
         query = query.where(ReportStep.language == language)
     visits: dict[int, VisitFact] = {}
-    for row in session.execute(query):
+    # Plain rows off the connection: the ORM's result machinery adds nothing to a tuple.
+    for row in session.connection().execute(query):
         ticket_id = row[4]
         visit = visits.get(ticket_id)
         if visit is None:
