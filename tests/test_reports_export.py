@@ -125,8 +125,11 @@ def test_every_table_exports_to_csv_and_to_one_workbook(engine, site, clock, cli
     assert flows == [["From", "To", "Visits"], ["Εγγραφή", "Νομική συμβουλή", "1"]]
     unfinished = csv_rows(client.get(url + "&format=csv&table=unfinished&label_language=en"))
     assert unfinished[1:] == [["Certificates", "Left", "1"], ["Registration", "No-show", "1"]]
+    handovers = csv_rows(client.get(url + "&format=csv&table=organisation_flows"))
+    assert handovers == [["From", "To", "Visits"], ["Δήμος", "Νομική βοήθεια", "1"]]
     book = load_workbook(io.BytesIO(client.get(url + "&format=xlsx").data))
-    assert book.sheetnames == ["service", "arrivals", "flows", "unfinished"]
+    assert book.sheetnames == ["service", "arrivals", "flows", "organisation_flows",
+                               "unfinished"]
     assert list(book["flows"].iter_rows(values_only=True))[1] == ("Εγγραφή", "Νομική συμβουλή", 1)
     bad = client.get(url + "&format=csv&table=people")
     assert bad.status_code == 422 and bad.get_json()["error"]["parameter"] == "table"

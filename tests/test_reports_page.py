@@ -48,4 +48,4 @@ def test_appointments_have_their_own_table_once_there_are_any(database, engine, 
     demo_manager = make_client()
     sign_in(demo_manager, "eleni")
     text = demo_manager.get(f"/manager/reports?{RANGE}&group=language").text
-    assert "data-appointment-table" in text and "Appointments booked" in text
+    assert "data-appointment-table" in text and 'data-figure="appointments_booked"' in text

@@ -22,7 +22,7 @@ from tessera.web.auth import require_manager, staff_required
 blueprint = Blueprint("reports", __name__)
 FORMATS = ("json", "csv", "xlsx")
 # The tables of a report; a CSV holds one (table=...), a workbook all of them.
-TABLES = ("figures", "arrivals", "flows", "unfinished")
+TABLES = ("figures", "arrivals", "flows", "organisation_flows", "unfinished")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -60,7 +60,7 @@ def reports(site_id):
     """Figures per group for a range of service days; staff see their organisations' only.
 
     format=csv or xlsx downloads the tables: a CSV the one named by table= (figures,
-    arrivals, flows or unfinished), a workbook every one. Exports suppress counts of
+    arrivals, flows, organisation_flows or unfinished), a workbook every one. Exports suppress counts of
     fewer visits than REPORT_MINIMUM_COUNT, and the counts that would give them away;
     managers may ask for suppress=false for use inside the centre, an organisation's
     staff (partners) never get small cells.

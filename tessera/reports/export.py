@@ -116,10 +116,11 @@ def journey_tables(flows: dict, minimum: int | None) -> dict[str, tuple]:
         "arrivals": (("weekday", *hours),
                      [[str(WEEKDAY_NAMES[day]), *cells[day * 24:(day + 1) * 24]]
                       for day in range(7)]),
-        "flows": (("source", "target", "visits"),
-                  [[flow["source"], flow["target"], count] for flow, count
-                   in zip(flows["flows"], hide([f["visits"] for f in flows["flows"]]),
-                          strict=True)]),
+        **{table: (("source", "target", "visits"),
+                   [[flow["source"], flow["target"], count] for flow, count
+                    in zip(flows[table], hide([f["visits"] for f in flows[table]]),
+                           strict=True)])
+           for table in ("flows", "organisation_flows")},
         "unfinished": (("last_service", "ending", "visits"),
                        [[end["service"], str(ENDING_NAMES.get(end["ending"], end["ending"])), count]
                         for end, count in zip(flows["unfinished"],

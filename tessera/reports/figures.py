@@ -270,19 +270,28 @@ def journeys(session: Session, site_id: str, first: dt.date, last: dt.date, *,
     visits' journeys (the chain of intervention), and where unfinished journeys end.
 
     Same filters as `report`. `arrivals[weekday][hour]` counts visits, Monday = 0.
-    `flows` are {source, target, visits} by service label; `unfinished` are the
-    services a journey ended at without being finished, with how (no-show, left, ...).
+    `flows` are {source, target, visits} by service label, `organisation_flows` the same
+    between organisations (a visit going on from one organisation's service to another's);
+    `unfinished` are the services a journey ended at without being finished, with how
+    (no-show, left, ...).
     """
     check_range(first, last)
     site = get_site(session, site_id)
     labels_in = label_language or site.language
     services = {s.id: s for s in session.scalars(
         select(Service).where(Service.site_id == site_id))}
+    organisations = {o.id: translated(o.name, labels_in, site) for o in session.scalars(
+        select(Organisation).where(Organisation.site_id == site_id))}
     visits = load_visits(session, site, first, last,
                          _narrowed(services, service_ids, organisation_ids), language)
     arrivals = [[0] * 24 for _ in range(7)]
     flows: dict = defaultdict(int)
+    handovers: dict = defaultdict(int)
     unfinished: dict = defaultdict(int)
+
+    def organisation(service_id):
+        service = services.get(service_id)
+        return organisations.get(service.organisation_id) if service else None
 
     def name(service_id):
         service = services.get(service_id)
@@ -294,6 +303,9 @@ def journeys(session: Session, site_id: str, first: dt.date, last: dt.date, *,
         for before, after in zip(visit.steps, visit.steps[1:], strict=False):
             if after.queued:
                 flows[(name(before.service_id), name(after.service_id))] += 1
+                source, target = organisation(before.service_id), organisation(after.service_id)
+                if source != target:
+                    handovers[(source or "-", target or "-")] += 1
         queued = [step for step in visit.steps if step.queued]
         if queued and queued[-1].ending not in (None, "finished"):
             unfinished[(name(queued[-1].service_id), queued[-1].ending)] += 1
@@ -301,6 +313,8 @@ def journeys(session: Session, site_id: str, first: dt.date, last: dt.date, *,
         "arrivals": arrivals,
         "flows": [{"source": s, "target": t, "visits": n}
                   for (s, t), n in sorted(flows.items())],
+        "organisation_flows": [{"source": s, "target": t, "visits": n}
+                               for (s, t), n in sorted(handovers.items())],
         "unfinished": [{"service": s, "ending": e, "visits": n}
                        for (s, e), n in sorted(unfinished.items())],
     }

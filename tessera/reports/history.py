@@ -102,11 +102,14 @@ class DutyLanguages:
     duty at that moment, not the staff's account as it is today.
     """
 
-    def __init__(self, session: Session, site_id: str):
+    def __init__(self, session: Session, site_id: str, first: dt.date, last: dt.date):
         self.openings: dict[int, tuple[list, list]] = {}
+        # Every desk closes with its service day, so the duties of `first`..`last` were
+        # opened within their event window (a day wider already), or a day before it.
+        _site, start, end = event_window(site_id, first - dt.timedelta(days=1), last)
         for counter_id, at, data in session.execute(
                 select(Event.counter_id, Event.at, Event.data)
-                .where(Event.site_id == site_id, Event.kind == "counter_opened")
+                .where(Event.site_id == site_id, start, end, Event.kind == "counter_opened")
                 .order_by(Event.id)):
             moments, languages = self.openings.setdefault(counter_id, ([], []))
             moments.append(at)
@@ -160,7 +163,7 @@ def replay(session: Session, site: Site, first: dt.date, last: dt.date,
             life.endings.append((kind, at, counter_id, life.fact.queued))
         elif kind == "undone" and life.endings:
             life.endings.pop()
-    speaks = DutyLanguages(session, site.id)
+    speaks = DutyLanguages(session, site.id, first, last)
     for life in lives.values():
         _settle(life, visits[life.fact.ticket_id].language, speaks)
     return visits
