@@ -60,8 +60,9 @@ def reports(site_id):
     """Figures per group for a range of service days; staff see their organisations' only.
 
     format=csv or xlsx downloads the tables: a CSV the one named by table= (figures,
-    arrivals, flows, organisation_flows or unfinished), a workbook every one. Exports suppress counts of
-    fewer visits than REPORT_MINIMUM_COUNT, and the counts that would give them away;
+    arrivals, flows, organisation_flows or unfinished), a workbook every one. Exports
+    suppress counts of fewer visits than REPORT_MINIMUM_COUNT, and the counts that would
+    give them away;
     managers may ask for suppress=false for use inside the centre, an organisation's
     staff (partners) never get small cells.
     """
