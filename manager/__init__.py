@@ -28,5 +28,5 @@ def dashboard():
                            site_languages=site.languages)
 
 
-# The reports page registers its route on this blueprint.
-from manager import reports  # noqa: E402, F401
+# The reports and planning pages register their routes on this blueprint.
+from manager import planning, reports  # noqa: E402, F401

@@ -348,6 +348,80 @@ def simulate(scenario, days, as_json):
     click.echo(json.dumps(report, indent=2) if as_json else render_table(report))
 
 
+@cli.command("plan")
+@click.option("--site", "site_id", help="Plan from this site's history (with --from and --to).")
+@click.option("--from", "first", help="First service day of the history, YYYY-MM-DD.")
+@click.option("--to", "last", help="Last service day of the history, YYYY-MM-DD.")
+@click.option("--scenario", type=click.Path(exists=True, dir_okay=False),
+              help="Plan from a scenario file instead (one typical day).")
+@click.option("--share", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.8, show_default=True,
+              help="Share of visitors to call within their service's target wait.")
+@click.option("--days", type=click.IntRange(min=1, max=30), default=1, show_default=True,
+              help="Simulated days to check the plan on.")
+@click.option("--weekday", type=click.IntRange(0, 6), default=0, show_default=True,
+              help="With --scenario: the weekday its day stands for (0 = Monday).")
+@click.option("--opens-at", type=click.IntRange(0, 23), default=9, show_default=True,
+              help="With --scenario: the hour its day opens.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the rows to this CSV file ('-' for standard output).")
+def plan_command(site_id, first, last, scenario, share, days, weekday, opens_at, as_json,
+                 csv_path):
+    """Staffing plan: desks per service and hour (Erlang C, checked in the simulator)."""
+    from tessera.planning.staffing import make_plan, public_rows, rows_csv
+
+    if bool(site_id) == bool(scenario):
+        _fail("Give either --site with --from and --to, or --scenario.")
+    if site_id and not (first and last):
+        _fail("--site needs --from and --to (YYYY-MM-DD).")
+    demands = _plan_demands(site_id, first, last, scenario, weekday, opens_at)
+    with redis_url() as url:
+        from tessera.queue.live import LiveState
+        from tessera.redis_client import redis_client
+
+        result = make_plan(demands, LiveState(redis_client(url)), share, days)
+    if csv_path == "-":
+        click.echo(rows_csv(result["rows"]), nl=False)
+    elif csv_path:
+        Path(csv_path).write_text(rows_csv(result["rows"]), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(public_rows(result["rows"]), indent=2))
+    elif csv_path != "-":
+        from tessera.planning.plan_text import render_plan
+
+        click.echo(render_plan(result))
+
+
+def _plan_demands(site_id, first, last, scenario, weekday, opens_at):
+    """The weekdays to plan, from a site's history or a scenario file (ClickException if bad)."""
+    import datetime as dt
+
+    from tessera.errors import TesseraError
+    from tessera.planning.demand import demand_from_history, demand_from_scenario
+    from tessera.planning.scenario import load_scenario
+
+    if scenario:
+        try:
+            return [demand_from_scenario(load_scenario(scenario), weekday, opens_at)]
+        except ValueError as error:
+            _fail(str(error))
+    from tessera.database import Database
+
+    try:
+        first_day, last_day = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError:
+        _fail("--from and --to must be dates written YYYY-MM-DD.")
+    try:
+        with Database(Config.DATABASE_URL).session() as session:
+            demands = demand_from_history(session, site_id, first_day, last_day)
+    except TesseraError as error:
+        _fail(error.message)
+    if not demands:
+        _fail(f"No visits at '{site_id}' from {first} to {last}: nothing to plan from.")
+    return demands
+
+
 @cli.command()
 def worker():
     """Run an RQ worker, with its scheduler, for print jobs and other background work."""

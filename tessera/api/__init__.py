@@ -8,6 +8,7 @@ from tessera.api import (
     catalogue,
     counters,
     kiosks,
+    planning,
     queues,
     reports,
     staff_appointments,
@@ -19,7 +20,7 @@ from tessera.api.openapi import API_ROOT, openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
 for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments,
-                  staff_appointments, waiting_list, reports):
+                  staff_appointments, waiting_list, reports, planning):
     blueprint.register_blueprint(_resource.blueprint)
 
 
