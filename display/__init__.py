@@ -5,7 +5,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tessera.feedback import feedback_given, reason_choices, score_choices, visit_ended
+from tessera.reports.feedback import feedback_given, reason_choices, score_choices, visit_ended
 from tessera.languages import direction as text_direction
 from tessera.models import Counter
 from tessera.sites.catalogue import check_language, get_site, site_languages, translated

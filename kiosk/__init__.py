@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 
 from tessera.clock import service_day
 from tessera.devices.pairing import SECRET_COOKIE, NotPaired, authenticate, pair
-from tessera.feedback import (
+from tessera.languages import direction
+from tessera.reports.feedback import (
     feedback_given,
     find_ticket,
     reason_choices,
     score_choices,
     visit_ended,
 )
-from tessera.languages import direction
 from tessera.sites.catalogue import (
     catalogue,
     check_language,

@@ -632,7 +632,7 @@ class Feedback(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
     score: Mapped[int] = mapped_column(Integer)
-    # Reason keys of tessera.feedback.REASONS, never free text.
+    # Reason keys of tessera.reports.feedback.REASONS, never free text.
     reasons: Mapped[list] = mapped_column(JSON, default=list)
     given_at: Mapped[dt.datetime] = mapped_column(DateTime)
     # Where it was given: "ticket" (the mobile ticket page) or "kiosk" (a feedback terminal).

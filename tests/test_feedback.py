@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tessera.errors import Conflict, InvalidInput, NotFound
-from tessera.feedback import REASONS, give_feedback, scores_by_ticket
 from tessera.models import Event, Feedback
+from tessera.reports.feedback import REASONS, give_feedback, scores_by_ticket
 
 from .helpers import kiosk_headers
 

@@ -17,7 +17,7 @@ LAYERS = {
                    "tessera.embedded", "tessera.redis_client"),
     "domain": ("tessera.sites", "tessera.queue", "tessera.printing", "tessera.planning",
                "tessera.status", "tessera.staff", "tessera.appointments",
-               "tessera.messages", "tessera.devices", "tessera.reports", "tessera.feedback"),
+               "tessera.messages", "tessera.devices", "tessera.reports"),
     "web": ("tessera.stores", "tessera.web", "tessera.api"),
     "entry points": ("tessera.cli", "tessera.__main__", "kiosk", "display", "counter",
                      "manager", "booking", "worker", "tessera"),

@@ -213,8 +213,8 @@ def test_api_refuses_bad_parameters(client, site, staff, query, code):
 def test_feedback_scores_count_each_visit_once_per_group(engine, site, clock):
     from sqlalchemy import select
 
-    from tessera.feedback import give_feedback
     from tessera.models import Ticket
+    from tessera.reports.feedback import give_feedback
 
     make_history(engine, site, clock)
     with engine.database.session() as session:

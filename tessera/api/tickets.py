@@ -13,9 +13,9 @@ from tessera.appointments.protection import hit_limit
 from tessera.clock import local_time
 from tessera.devices.pairing import SECRET_COOKIE, SECRET_HEADER, NotPaired, authenticate
 from tessera.errors import InvalidInput
-from tessera.feedback import give_feedback
 from tessera.models import Site, Ticket
 from tessera.printing.jobs import enqueue_print, print_queue
+from tessera.reports.feedback import give_feedback
 from tessera.sites.catalogue import check_language, get_kiosk, get_site
 from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores

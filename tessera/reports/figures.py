@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.errors import InvalidInput
-from tessera.feedback import scores_by_ticket
 from tessera.models import Organisation, Service
 from tessera.reports.appointments import FIGURES as APPOINTMENT_FIGURES
 from tessera.reports.appointments import AppointmentTally, tally_appointments
+from tessera.reports.feedback import scores_by_ticket
 from tessera.reports.history import GROUPS, SERVED, StepFact, VisitFact, period_key
 from tessera.reports.rollups import load_appointments, load_visits
 from tessera.sites.catalogue import get_site, translated

@@ -1,4 +1,11 @@
-"""Giving feedback on a finished visit, and reading the scores back for reports."""
+"""Visitors' feedback: a score of 1 to 5 and optional reason chips, once per finished visit.
+
+Nothing personal is collected: no free text, only a score and keys from a fixed list,
+so a report can count them and a translation can name them.
+
+The reports count the scores (`scores_by_ticket`); the mobile ticket, the kiosk's feedback
+terminal and the API give them (`give_feedback`).
+"""
 
 import datetime as dt
 import re
