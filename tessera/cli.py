@@ -348,6 +348,35 @@ def simulate(scenario, days, as_json):
     click.echo(json.dumps(report, indent=2) if as_json else render_table(report))
 
 
+@cli.group()
+def scenarios():
+    """Scenario files for the simulator."""
+
+
+@scenarios.command("generate")
+@click.option("--count", type=click.IntRange(min=1), required=True,
+              help="How many centres to write.")
+@click.option("--seed", type=int, required=True,
+              help="Generator seed: the same seed writes the same centres.")
+@click.option("--out", "folder", type=click.Path(file_okay=False), default="scenarios",
+              show_default=True, help="Folder to write the files into (created if need be).")
+def scenarios_generate(count, seed, folder):
+    """Write COUNT generated centres of every shape (issue 12) as scenario files."""
+    import yaml
+
+    from tessera.planning.generator import capacity_load, generate
+    from tessera.planning.scenario import load_scenario
+
+    for path in generate(count, seed, folder):
+        # Each file is read back by the simulator's own loader, so a file
+        # written here is one `simulate` accepts.
+        scenario = load_scenario(path)
+        load = capacity_load(yaml.safe_load(path.read_text(encoding="utf-8")))
+        click.echo(f"{path}: {len(scenario.counters)} desks, {len(scenario.services)} "
+                   f"services, {len(scenario.languages)} languages, load {load:.0%}"
+                   + (", with appointments" if scenario.appointments else ""))
+
+
 @cli.command("plan")
 @click.option("--site", "site_id", help="Plan from this site's history (with --from and --to).")
 @click.option("--from", "first", help="First service day of the history, YYYY-MM-DD.")

@@ -151,3 +151,29 @@ def test_busy_paused_and_unknown_counters(live):
     open_desk(live, 8, ["el"])
     assert call(live, 8) == 1
     assert live.call_next(SITE, 8, [REGISTRATION], TESSERA, NOW).status == "busy"
+
+
+@pytest.mark.parametrize(("policy", "winner"), [
+    (TESSERA, 2), (replace(TESSERA, urgency_until=0), 1)])
+def test_urgency_stops_growing_at_the_target(live, policy, winner):
+    # Step 1 is far past its short target; step 2 waited longer than step 1's
+    # capped effective wait, short of its own long target. Urgency without end
+    # keeps lifting step 1, which cannot be served within target any more;
+    # capped at the target, step 2, which still can, goes first.
+    short = replace(LEGAL, target_seconds=600)
+    long = replace(REGISTRATION, target_seconds=7200)
+    waiting(live, step(1, 1500, service=short), step(2, 3000, service=long))
+    queues = (long, short)
+    open_desk(live, 1, ["el"], queues=queues)
+    assert call(live, 1, policy, queues=queues) == winner
+
+
+def test_capped_urgency_still_lets_aging_win(live):
+    # The most urgency can add is urgency_weight x (until - from) of the target:
+    # a visitor who waited that much longer is served first all the same.
+    short = replace(LEGAL, target_seconds=600)
+    most = TESSERA.urgency_weight * (TESSERA.urgency_until - TESSERA.urgency_from) * 600
+    waiting(live, step(1, 1000, service=short), step(2, 1000 + most + 60))
+    queues = (REGISTRATION, short)
+    open_desk(live, 1, ["el"], queues=queues)
+    assert call(live, 1, queues=queues) == 2

@@ -120,8 +120,18 @@ for queue_index = 2, #KEYS do
       score = score + policy.language_boost
     end
     if only_here(service_id) then score = score + (policy.specialist_boost or 0) end
+    -- Urgency grows from urgency_from of the target up to urgency_until of it
+    -- (0: without end), then stays: a step already past its target gains
+    -- nothing more by urgency over one that can still be served within it.
     local urgent_from = policy.urgency_from * target
-    if waited > urgent_from then score = score + policy.urgency_weight * (waited - urgent_from) end
+    local urgent_waited = waited
+    local until_fraction = policy.urgency_until or 0
+    if until_fraction > 0 and urgent_waited > until_fraction * target then
+      urgent_waited = until_fraction * target
+    end
+    if urgent_waited > urgent_from then
+      score = score + policy.urgency_weight * (urgent_waited - urgent_from)
+    end
     table.insert(candidates, {member = member, arrival = arrival, score = score,
                               key = KEYS[queue_index], service = service_id, mean = mean,
                               target = target, waited = waited, language = language,

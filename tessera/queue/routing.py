@@ -6,15 +6,17 @@ alike. A waiting step's *effective wait* is the time the visit has waited (a
 referral keeps the visit's arrival time), plus boosts for a priority need, a
 due appointment, a language the counter's staff speak (where that can change
 who serves the visitor) and a service no other counter on duty serves, plus
-urgency as the wait nears the service's target. The counter takes the step
+urgency as the wait nears the service's target (until the target: past it a
+step cannot be served within it any more). The counter takes the step
 with the highest effective wait, except that a step whose visitor shares no
 language with this counter may be *held* briefly for a colleague who does and
 who will be free soon. Boosts are bounded and waiting grows without bound, so
 nobody starves.
 
 The weights are tuned with the simulator (tessera/planning/simulator.py) on the
-reference day, ../shared/scenarios/oss-reference.yaml: see BENCHMARKS.md
-(Routing: a simulated day) for the figures and the reasons.
+reference day, ../shared/scenarios/oss-reference.yaml, and checked on generated
+centres of every shape (bench/centres.py): see BENCHMARKS.md (Routing: a
+simulated day; Centres of every shape) for the figures and the reasons.
 """
 
 from dataclasses import asdict, dataclass, replace
@@ -25,9 +27,11 @@ class RoutingPolicy:
     """Weights of the routing policy, all in seconds unless said otherwise."""
 
     priority_boost: float = 600
-    # Ten minutes: with holds, what lifts service in the visitor's language past
-    # 70% of the steps some counter could serve in it, at little cost in waiting.
-    language_boost: float = 600
+    # With holds, what lifts service in the visitor's language past 70% of the
+    # steps some counter could serve in it, at little cost in waiting: ten
+    # minutes before urgency stopped at the target, 12.5 since (it keeps the
+    # reference day above 70%; BENCHMARKS.md, Centres of every shape).
+    language_boost: float = 750
     # Whether the language boost also applies at a counter alone with the service
     # (no other counter on duty serves it). There it cannot change who serves the
     # visitor, only the order: visitors in a language the desk speaks go first.
@@ -43,9 +47,15 @@ class RoutingPolicy:
     # An appointment counts as due this long before its slot.
     appointment_window: float = 300
     # Urgency starts at this fraction of the service's target wait...
-    urgency_from: float = 0.75
-    # ...and adds this many seconds of effective wait per second waited beyond it.
-    urgency_weight: float = 1.0
+    # (from half the target, twice as steep as waiting, and ending at the target:
+    # what keeps the share within target at least LWF's on generated centres of
+    # every load, where urgency without end lost up to 3 points; BENCHMARKS.md)
+    urgency_from: float = 0.5
+    # ...and adds this many seconds of effective wait per second waited beyond it...
+    urgency_weight: float = 2.0
+    # ...until the wait reaches this fraction of the target (0: no end); past it
+    # urgency stays as it is, since the step cannot be served within target anyway.
+    urgency_until: float = 1.0
     # Hold a step for a speaker of its language who can start it within this many
     # seconds (counting steps already held for them), and only while the step's
     # wait stays within this fraction of its target.
