@@ -180,7 +180,8 @@ def _appointments(session: Session, site: Site, first: dt.date, last: dt.date,
     rows, since = {}, None
     # Plain rows off the connection: the ORM's result machinery adds nothing to a tuple
     # and costs a noticeable share of a year's report.
-    for appointment_id, service_id, spoken, created_at in session.connection().execute(query):
+    for appointment_id, service_id, spoken, created_at in \
+            session.connection().execute(query).all():
         rows[appointment_id] = (service_id, spoken)
         if since is None or created_at < since:
             since = created_at
@@ -207,7 +208,7 @@ def _replay(session: Session, site: Site, last: dt.date, rows: dict,
                    Event.data["start"].as_string())
             .where(Event.site_id == site.id, Event.at >= since, Event.at < until,
                    Event.kind.in_(EVENTS))
-            .order_by(Event.at, Event.id)):
+            .order_by(Event.at, Event.id)).all():
         if appointment_id not in rows:
             continue  # another range's appointment, or one the filters leave out
         life = lives.setdefault(appointment_id, _Life())

@@ -206,7 +206,7 @@ def load_appointments(session: Session, site: Site, first: dt.date, last: dt.dat
         if language:
             query = query.where(ReportAppointment.language == language)
         facts = [AppointmentFact(row[1], row[0], *row[2:])
-                 for row in session.connection().execute(query)]
+                 for row in session.connection().execute(query).all()]
     for run_first, run_last in _unrolled_runs(first, last, rolled):
         facts += replay_appointments(session, site, run_first, run_last,
                                      service_ids=service_ids, language=language)
@@ -252,8 +252,9 @@ def _read_rolled(session: Session, site_id: str, first: dt.date, last: dt.date,
     # the order of their ids is that order: no sort in Python, and the index gives it.
     query = query.order_by(ReportStep.service_day, ReportStep.id)
     visits: dict[int, VisitFact] = {}
-    # Plain rows off the connection: the ORM's result machinery adds nothing to a tuple.
-    for row in session.connection().execute(query):
+    # Plain rows off the connection, fetched at once: the ORM's result machinery, and a
+    # fetch per row, add nothing to a tuple.
+    for row in session.connection().execute(query).all():
         visit = visits.get(row[4])
         if visit is None:
             visit = visits[row[4]] = VisitFact(row[1], row[0], row[2], row[3])
