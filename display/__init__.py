@@ -5,12 +5,17 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tessera.reports.feedback import feedback_given, reason_choices, score_choices, visit_ended
 from tessera.languages import direction as text_direction
 from tessera.models import Counter
+from tessera.reports.feedback import feedback_given, reason_choices, score_choices, visit_ended
 from tessera.sites.catalogue import check_language, get_site, site_languages, translated
 from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores
+from tessera.voice import Settings, spoken_languages
+
+# Calls shown by default: five fill a 1920x1080 screen at the sizes readable across a hall.
+DEFAULT_ROWS = 5
+MAX_ROWS = 12
 
 blueprint = Blueprint("display", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/display-static")
@@ -36,7 +41,12 @@ def mobile_ticket(token):
 @blueprint.get("/display/<site_id>")
 @blueprint.get("/display/<site_id>/<zone>")
 def hall(site_id, zone=None):
-    """The call display for a TV in the hall: recent calls, waits, spoken announcements."""
+    """The call display for a TV in the hall: recent calls, waits, spoken announcements.
+
+    `?rows=N` (1 to 12, default 5) sets how many calls it shows: fewer rows are larger.
+    """
+    rows = request.args.get("rows", str(DEFAULT_ROWS))
+    rows = int(rows) if rows.isdecimal() and 1 <= int(rows) <= MAX_ROWS else DEFAULT_ROWS
     with stores().database.session() as session:
         site = get_site(session, site_id)
         if zone is not None and not session.scalar(select(Counter.id).where(
@@ -49,9 +59,18 @@ def hall(site_id, zone=None):
                 texts[language] = {
                     "now_calling": _("Now calling"), "ticket": _("Ticket"), "desk": _("Desk"),
                     "waiting": _("Waiting"), "estimated_wait": _("Estimated wait"),
+                    "people_waiting": _("People waiting"),
                     "minutes": _("%(num)s min", num="{minutes}"),
                     "announcement": _("Ticket %(number)s, please go to %(counter)s.",
                                       number="{number}", counter="{counter}"),
+                    "sound_blocked": _("This screen cannot play sound yet. Touch it once "
+                                       "to allow sound."),
+                    "site_name": translated(site.name, language, site),
                     "direction": text_direction(language)}
-    return render_template("display/hall.html", site=site, zone=zone, texts=texts,
+    # The announcements' address, with placeholders the script fills in for each call.
+    announcement_url = url_for("api.announcements.announcement", site_id=site.id,
+                               language="LANGUAGE", ticket="TICKET", counter_key="COUNTER")
+    return render_template("display/hall.html", site=site, zone=zone, texts=texts, rows=rows,
+                           voiced=spoken_languages(site.languages, Settings.from_environment()),
+                           announcement_url=announcement_url,
                            site_name=translated(site.name, site.language, site))

@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     from tessera.messages.sending import send_after_commit
     from tessera.stores import Stores
     from tessera.web import auth, csrf, errors, health, i18n, realtime
+    from tessera.web.announcing import AnnouncingPublisher
     from tessera.web.booking_guard import challenge_on
     from tessera.web.extensions import babel, limiter, socketio
     from tessera.web.extensions import csrf as csrf_protection
@@ -61,6 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
     Stores.connect(app.config["DATABASE_URL"], redis_url,
                    app.config["MAX_SERVICES_PER_TICKET"],
                    publisher=realtime.SocketPublisher(socketio)).init_app(app)
+    # Every call's announcements are rendered by the worker as soon as it is published.
+    app_stores = app.extensions["tessera"]
+    app_stores.engine.publish = AnnouncingPublisher(app_stores.engine.publish, app_stores.redis)
     # Messages a request writes go to the worker once it commits, never in its way.
     send_after_commit(app.extensions["tessera"].database, redis_url)
 

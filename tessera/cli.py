@@ -348,6 +348,7 @@ def simulate(scenario, days, as_json):
     click.echo(json.dumps(report, indent=2) if as_json else render_table(report))
 
 
+
 @cli.group()
 def scenarios():
     """Scenario files for the simulator."""
@@ -375,7 +376,6 @@ def scenarios_generate(count, seed, folder):
         click.echo(f"{path}: {len(scenario.counters)} desks, {len(scenario.services)} "
                    f"services, {len(scenario.languages)} languages, load {load:.0%}"
                    + (", with appointments" if scenario.appointments else ""))
-
 
 @cli.command("plan")
 @click.option("--site", "site_id", help="Plan from this site's history (with --from and --to).")
@@ -460,6 +460,56 @@ def worker():
     with redis_url() as url:
         # Through Redis outages: RQ's own worker would quit at the first one.
         run_worker(redis_client(url), ("print", "default"), with_scheduler=True)
+
+
+@cli.command()
+@click.option("--language", required=True, help="Language code, e.g. el, ar, so.")
+@click.option("--ticket", required=True, help="Ticket number, e.g. A-042.")
+@click.option("--desk", required=True, help='The desk\'s name as said, e.g. "Desk 4".')
+@click.option("--desk-key", help="The desk's key, for a voice pack's clip (default: from --desk).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="The WAV file to write.")
+def say(language, ticket, desk, desk_key, out_path):
+    """Render one announcement to a WAV file, to hear a voice before the day starts."""
+    from tessera.voice import Announcement, Settings, announcement_text, synthesise
+
+    key = desk_key or "-".join(desk.lower().split())
+    wanted = Announcement(language, ticket, key, desk)
+    made = synthesise(wanted, Settings.from_environment())
+    if made is None:
+        _fail(f"No voice for '{language}' here (no Piper voice, voice pack or eSpeak NG "
+              "voice): displays give the chime and the site language's announcement.")
+    voice, sound = made
+    Path(out_path).write_bytes(sound.wav_bytes())
+    click.echo(f"{out_path}: {sound.seconds:.1f} s, {voice.split(':')[0]}: "
+               f"{announcement_text(wanted)}")
+
+
+@cli.command("voice-pack")
+@click.option("--site", "site_id", required=True)
+@click.option("--language", required=True)
+def voice_pack(site_id, language):
+    """List the clips a language's voice pack still needs for a site (VOICE_PACKS folder)."""
+    from sqlalchemy import select
+
+    from tessera.database import Database
+    from tessera.models import Counter, Service
+    from tessera.voice import Settings
+    from tessera.voice.packs import missing_clips, pack_folder
+
+    with Database(Config.DATABASE_URL).session() as session:
+        prefixes = list(session.scalars(select(Service.prefix).where(
+            Service.site_id == site_id, Service.active)))
+        keys = list(session.scalars(select(Counter.key).where(
+            Counter.site_id == site_id, Counter.active).order_by(Counter.key)))
+    if not prefixes and not keys:
+        _fail(f"There is no site '{site_id}' with services or desks.")
+    folder = pack_folder(Settings.from_environment().packs, language)
+    missing = missing_clips(folder.parent, language, prefixes, keys)
+    for name in missing:
+        click.echo(name)
+    click.echo(f"{len(missing)} clips missing in {folder}" if missing
+               else f"{folder} has every clip.", err=True)
 
 
 @cli.command()

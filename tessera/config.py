@@ -44,6 +44,8 @@ class Config:
     # A kiosk returns to its first screen after this many idle seconds, warning first.
     KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "60"))
     KIOSK_IDLE_WARNING_SECONDS = int(os.environ.get("KIOSK_IDLE_WARNING_SECONDS", "20"))
+    # The ticket screen (with its QR code) goes back to the start after this, for privacy.
+    KIOSK_TICKET_SECONDS = int(os.environ.get("KIOSK_TICKET_SECONDS", "15"))
     # The check-in page's camera stops after scanning this long without a QR code.
     KIOSK_SCAN_SECONDS = int(os.environ.get("KIOSK_SCAN_SECONDS", "30"))
     # A desk whose workstation page has had no live connection for this many seconds is

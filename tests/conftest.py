@@ -32,7 +32,9 @@ if WORKER_NUMBER:
 REDIS_TEST_DB = int(os.environ.get("TESSERA_TEST_REDIS_DB", "15")) - WORKER_NUMBER
 # Settings every test app starts with (a test overrides them): bookings need no proof of
 # work, which tests/test_booking_guard.py switches on where it is the subject.
-TEST_CONFIG = {"BOOKING_CHALLENGE": "off"}
+# The kiosk's ticket screen waits long enough for tests that look at it (it goes back to
+# the start after 15 s on a real kiosk; tests/test_kiosk_ticket_browser.py checks that).
+TEST_CONFIG = {"BOOKING_CHALLENGE": "off", "KIOSK_TICKET_SECONDS": 600}
 
 
 def _listening(port: int) -> bool:
@@ -50,6 +52,18 @@ def _create_postgres_database(url: str) -> None:
                               {"name": name}).first() is None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     server.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def announcement_cache(tmp_path_factory):
+    """Announcements any test's app renders go to a folder of the run's own, not instance/."""
+    previous = os.environ.get("ANNOUNCEMENT_CACHE")
+    os.environ["ANNOUNCEMENT_CACHE"] = str(tmp_path_factory.mktemp("announcements"))
+    yield
+    if previous is None:
+        os.environ.pop("ANNOUNCEMENT_CACHE", None)
+    else:
+        os.environ["ANNOUNCEMENT_CACHE"] = previous
 
 
 @pytest.fixture(scope="session")

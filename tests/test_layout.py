@@ -16,6 +16,7 @@ LAYERS = {
                    "tessera.languages", "tessera.links", "tessera.events",
                    "tessera.embedded", "tessera.redis_client"),
     "domain": ("tessera.sites", "tessera.queue", "tessera.printing", "tessera.planning",
+               "tessera.voice",
                "tessera.status", "tessera.staff", "tessera.appointments",
                "tessera.messages", "tessera.devices", "tessera.reports"),
     "web": ("tessera.stores", "tessera.web", "tessera.api"),

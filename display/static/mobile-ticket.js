@@ -67,8 +67,22 @@ live({
 // phone's own so that a thousand phones do not ask at once.
 setTimeout(() => setInterval(refresh, 30000), Math.random() * 30000);
 
+const cancelStatus = page.querySelector("[data-cancel-status]");
+
 cancelButton.addEventListener("click", async () => {
   if (!window.confirm(page.dataset.messageConfirmCancel)) return;
-  const response = await fetch(page.dataset.cancelUrl, { method: "POST" });
-  if (response.ok) render(await response.json());
+  cancelStatus.textContent = "";
+  // The API's refusal comes in the page's language, so the visitor can read why.
+  const response = await fetch(page.dataset.cancelUrl, {
+    method: "POST", headers: { "Accept-Language": document.documentElement.lang },
+  }).catch(() => null);
+  if (response && response.ok) {
+    render(await response.json());
+    return;
+  }
+  // Refused (being served meanwhile, already finished) or no network: say why, never
+  // nothing, and show the ticket as it is now (the button goes when leaving is not possible).
+  const body = response ? await response.json().catch(() => null) : null;
+  cancelStatus.textContent = body && body.error ? body.error.message : page.dataset.messageOffline;
+  refresh();
 });

@@ -156,16 +156,54 @@ function setupCheckInForm(form) {
 
 function setupReadAloud(button) {
   const status = document.querySelector("[data-voice-status]");
+  const audio = document.querySelector("[data-read-aloud-audio]");
   const language = button.dataset.language;
 
-  button.addEventListener("click", () => {
-    // Silence without a word would look like a broken button: say there is no voice.
+  function browserVoice() {
+    // The server has no voice for the language: the browser's, if it has one.
     if (!voiceFor(language)) {
+      // Silence without a word would look like a broken button: say there is no voice.
       status.textContent = button.dataset.messageNoVoice;
       return;
     }
     speechSynthesis.cancel();  // a second click starts over instead of queueing the text again
     speak(button.dataset.text, language, { rate: 0.9 });
+  }
+
+  // The hall's voices (tessera/voice), rendered on the server: the same on every
+  // kiosk, with no browser voices needed.
+  audio.addEventListener("error", browserVoice);
+  button.addEventListener("click", () => {
+    status.textContent = "";
+    audio.src = button.dataset.audioUrl;  // a second click starts over
+    audio.play().catch((error) => { if (error.name !== "AbortError") browserVoice(); });
+  });
+}
+
+function setupTicketCountdown(box) {
+  // The ticket screen shows a QR code that can cancel the ticket: the next visitor must not
+  // find it. Back to the start after a short time, counted down on screen; "Keep this
+  // screen" stops the count (the kiosk's idle timeout still applies).
+  const text = box.querySelector("[data-countdown-text]");
+  const keep = box.querySelector("[data-countdown-keep]");
+  const startUrl = document.querySelector(".kiosk-frame").dataset.startUrl;
+  let remaining = Number(box.dataset.seconds || 15);
+  const render = () => {
+    text.textContent = text.dataset.template.replace("{seconds}", String(remaining));
+  };
+  render();
+  const timer = setInterval(() => {
+    remaining -= 1;
+    if (remaining <= 0) {
+      clearInterval(timer);
+      window.location.replace(startUrl);
+    } else {
+      render();
+    }
+  }, 1000);
+  keep.addEventListener("click", () => {
+    clearInterval(timer);
+    box.hidden = true;
   });
 }
 
@@ -195,3 +233,5 @@ const printerNotice = document.querySelector("[data-printer-notice]");
 if (printerNotice) watchPrinter(printerNotice);
 const readAloud = document.querySelector("[data-read-aloud]");
 if (readAloud) setupReadAloud(readAloud);
+const ticketCountdown = document.querySelector("[data-ticket-countdown]");
+if (ticketCountdown) setupTicketCountdown(ticketCountdown);

@@ -3,6 +3,7 @@
 from flask import Blueprint, jsonify
 
 from tessera.api import (
+    announcements,
     appointments,
     calls,
     catalogue,
@@ -20,7 +21,7 @@ from tessera.api.openapi import API_ROOT, openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
 for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments,
-                  staff_appointments, waiting_list, reports, planning):
+                  staff_appointments, waiting_list, reports, planning, announcements):
     blueprint.register_blueprint(_resource.blueprint)
 
 
