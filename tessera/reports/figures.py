@@ -20,8 +20,8 @@ from tessera.models import Organisation, Service
 from tessera.reports.appointments import FIGURES as APPOINTMENT_FIGURES
 from tessera.reports.appointments import AppointmentTally, tally_appointments
 from tessera.reports.feedback import scores_by_ticket
-from tessera.reports.history import GROUPS, SERVED, StepFact, VisitFact, period_key
-from tessera.reports.rollups import load_appointments, load_visits
+from tessera.reports.history import GROUPS, SERVED, period_key
+from tessera.reports.rollups import day_of, load_appointments, load_steps, load_visits
 from tessera.sites.catalogue import get_site, translated
 
 # A report over more than this many days is refused: the figures stay fast and exact.
@@ -92,25 +92,28 @@ class Tally:
         # A visit's feedback counts once in a group, however many of its steps are in it.
         self.scores: dict[int, int] = {}
 
-    def add(self, visit_id: int, visit: VisitFact, step: StepFact,
+    def add(self, ticket_id: int, score: int | None, waited: float | None,
+            handling: float | None, ending: str | None, in_language: bool,
             target: float | None) -> None:
-        """Count one step of one visit."""
-        self.tickets.add(visit_id)
-        if visit.score is not None:
-            self.scores[visit_id] = visit.score
-        if step.waited_minutes is not None:
-            self.waits.append(step.waited_minutes)
-            if target is not None and step.waited_minutes <= target:
+        """Count one step of visit `ticket_id` (whose feedback `score` is given or None):
+        its wait, its handling, how it ended and whether it was in the visitor's
+        language; `target` is its service's target wait."""
+        self.tickets.add(ticket_id)
+        if score is not None:
+            self.scores[ticket_id] = score
+        if waited is not None:
+            self.waits.append(waited)
+            if target is not None and waited <= target:
                 self.within += 1
-        if step.ending in SERVED:
+        if ending in SERVED:
             self.served += 1
-            self.in_language += step.in_language
-            if step.handling_minutes is not None:
-                self.handling.append(step.handling_minutes)
-            self.referrals += step.ending == "referred"
-        elif step.ending == "no_show":
+            self.in_language += in_language
+            if handling is not None:
+                self.handling.append(handling)
+            self.referrals += ending == "referred"
+        elif ending == "no_show":
             self.no_shows += 1
-        elif step.ending == "left":
+        elif ending == "left":
             self.left += 1
 
     def merge(self, other: "Tally") -> None:
@@ -151,21 +154,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def group_key(group: str, visit: VisitFact, step: StepFact,
-              organisation_of: dict[int, int | None]):
-    """The key of the `group` that `step` of `visit` counts in; `organisation_of` maps
-    service ids to their organisation's."""
-    if group == "service":
-        return step.service_id
-    if group == "organisation":
-        return organisation_of.get(step.service_id)
-    if group == "language":
-        return visit.language
-    if group == "hour":
-        return visit.arrival_hour
-    return period_key(visit.day, group)
-
-
 def report(session: Session, site_id: str, first: dt.date, last: dt.date, group: str, *,
            service_ids: set[int] | None = None, organisation_ids: set[int] | None = None,
            language: str | None = None, label_language: str | None = None) -> dict:
@@ -187,21 +175,30 @@ def report(session: Session, site_id: str, first: dt.date, last: dt.date, group:
     organisations = {o.id: o for o in session.scalars(
         select(Organisation).where(Organisation.site_id == site_id))}
     narrowed = _narrowed(services, service_ids, organisation_ids)
-    visits = load_visits(session, site, first, last, narrowed, language)
     # Feedback is read as given, not rolled up: one small row per visit that gave it.
-    for ticket_id, score in scores_by_ticket(session, site_id, first, last).items():
-        if ticket_id in visits:
-            visits[ticket_id].score = score
+    scores = scores_by_ticket(session, site_id, first, last)
     tallies: dict = defaultdict(Tally)
     # Plain dicts: an ORM attribute read per step costs more than the step's count.
     targets = {service_id: service.target_wait_minutes
                for service_id, service in services.items()}
     organisation_of = {service_id: service.organisation_id
                        for service_id, service in services.items()}
-    for visit_id, visit in visits.items():
-        for step in visit.steps:
-            tallies[group_key(group, visit, step, organisation_of)].add(
-                visit_id, visit, step, targets.get(step.service_id))
+    periods: dict = {}
+    for (ticket_id, day, spoken, hour, service_id, waited, handling, ending,
+         in_language) in load_steps(session, site, first, last, narrowed, language):
+        if group == "service":
+            key = service_id
+        elif group == "organisation":
+            key = organisation_of.get(service_id)
+        elif group == "language":
+            key = spoken
+        elif group == "hour":
+            key = hour
+        else:
+            # Worked out once a day, not once a step.
+            key = periods.get(day) or periods.setdefault(day, period_key(day_of(day), group))
+        tallies[key].add(ticket_id, scores.get(ticket_id), waited, handling, ending,
+                         in_language, targets.get(service_id))
     total = Tally()
     for tally in tallies.values():
         total.merge(tally)
