@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
+from tessera.models import HALL_MESSAGE_MAX
 from tessera.sites.catalogue import get_site
 from tessera.status.appointments import check_in_window
 from tessera.status.figures import live_stats
@@ -25,7 +26,8 @@ def dashboard():
         site = get_site(session, site_id)
         use_staff_language(site.language)
     return render_template("manager/dashboard.html", figures=figures, site_id=site_id,
-                           site_languages=site.languages)
+                           site_languages=site.languages, hall_message=site.hall_message,
+                           hall_message_max=HALL_MESSAGE_MAX)
 
 
 # The reports and planning pages register their routes on this blueprint.

@@ -36,6 +36,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # number names no row, and the web layer refuses it before it reaches a query (which
 # PostgreSQL, or SQLite past 2**63, would fail with an error instead of "not found").
 MAX_ID = 2**31 - 1
+# The longest hall message a manager may set, in characters.
+HALL_MESSAGE_MAX = 200
 
 
 class Base(DeclarativeBase):
@@ -116,6 +118,9 @@ class Site(Base):
     # The last service day that has been closed (every step ended, every desk closed).
     closed_through: Mapped[dt.date | None] = mapped_column(Date)
     recall_limit: Mapped[int] = mapped_column(Integer, default=2)
+    # A line a manager sets for the hall's displays (a closure, a moved desk), shown as
+    # typed in every language; none shows nothing (tessera/sites/hall_message.py).
+    hall_message: Mapped[str | None] = mapped_column(String(HALL_MESSAGE_MAX))
 
     organisations: Mapped[list["Organisation"]] = relationship(back_populates="site")
     services: Mapped[list["Service"]] = relationship(back_populates="site")

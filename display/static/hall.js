@@ -110,7 +110,19 @@ function figure(label, value, valueClass) {
   return line;
 }
 
+// The manager's message line: plain text as typed (textContent, never HTML), shown in
+// every language and only while there is one. It comes with the queues, so every hint
+// and every reconnect that re-reads them brings it up to date.
+const messageLine = screen.querySelector("[data-hall-message]");
+
+function renderMessage(message) {
+  const text = message || "";
+  if (messageLine.textContent !== text) messageLine.textContent = text;
+  messageLine.hidden = text === "";
+}
+
 function renderWaits(body) {
+  if ("hall_message" in body) renderMessage(body.hall_message);
   const list = screen.querySelector("[data-waits]");
   const shown = texts[shownLanguage];
   list.replaceChildren(...body.services.map((service) => {

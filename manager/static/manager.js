@@ -92,6 +92,44 @@ page.addEventListener("click", async (event) => {
   }
 });
 
+// The hall message: saved through the API (PUT, with the CSRF token); the server answers
+// with the message as it keeps it (trimmed, control characters gone), which the field
+// then shows. Every display of the site picks it up at once.
+const messageForm = page.querySelector("[data-hall-message-form]");
+const messageField = messageForm.querySelector("input[name=message]");
+const messageStatus = messageForm.querySelector("[data-hall-message-status]");
+
+async function saveMessage(text) {
+  const buttons = messageForm.querySelectorAll("button");
+  for (const button of buttons) button.disabled = true;  // one request at a time
+  messageStatus.textContent = "";
+  try {
+    const response = await fetch(messageForm.dataset.url, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": page.dataset.csrfToken },
+      body: JSON.stringify({ message: text }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      messageStatus.textContent = (answer.error && answer.error.message) || response.statusText;
+      return;
+    }
+    messageField.value = answer.message || "";
+    messageStatus.textContent = answer.message ? messageForm.dataset.saved
+      : messageForm.dataset.cleared;
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
+}
+
+messageForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  saveMessage(messageField.value);
+});
+messageForm.querySelector("[data-hall-message-clear]").addEventListener("click", () => {
+  saveMessage(null);
+});
+
 let pending = null;
 const read = latest(page.dataset.statsUrl, render);
 function refresh() {

@@ -8,6 +8,7 @@ from tessera.api import (
     calls,
     catalogue,
     counters,
+    hall_message,
     kiosks,
     planning,
     queues,
@@ -21,7 +22,8 @@ from tessera.api.openapi import API_ROOT, openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix=API_ROOT)
 for _resource in (catalogue, tickets, queues, calls, kiosks, counters, stats, appointments,
-                  staff_appointments, waiting_list, reports, planning, announcements):
+                  staff_appointments, waiting_list, reports, planning, announcements,
+                  hall_message):
     blueprint.register_blueprint(_resource.blueprint)
 
 

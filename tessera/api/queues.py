@@ -1,4 +1,5 @@
-"""GET /sites/<site>/queues: per service, how many wait, since when, and the estimate."""
+"""GET /sites/<site>/queues: per service, how many wait, since when, and the estimate;
+and the hall message, which the displays re-read with them."""
 
 from flask import Blueprint, jsonify, request
 
@@ -16,8 +17,9 @@ def queues(site_id):
     with engine.database.session() as session:
         site = get_site(session, site_id)
         language = check_language(site, request.args.get("language", site.language))
+        message = site.hall_message
     oldest = {row["service_id"]: row["oldest_arrival"] for row in engine.queue_overview(site_id)}
     return jsonify({"site": site_id, "services": [
         {**row, "oldest_arrival": oldest[row["service_id"]].isoformat() + "Z"
          if oldest.get(row["service_id"]) else None}
-        for row in service_waits(engine, site_id, language)]})
+        for row in service_waits(engine, site_id, language)], "hall_message": message})
