@@ -459,7 +459,8 @@ def worker():
 
     with redis_url() as url:
         # Through Redis outages: RQ's own worker would quit at the first one.
-        run_worker(redis_client(url), ("print", "default"), with_scheduler=True)
+        run_worker(redis_client(url), ("print", "default", "announcements"),
+                   with_scheduler=True)
 
 
 @cli.command()

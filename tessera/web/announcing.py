@@ -15,7 +15,9 @@ from tessera.queue.base import Publisher
 logger = logging.getLogger(__name__)
 
 RENDER_JOB = "worker.announcements.render_call"
-RENDER_QUEUE = "default"  # a queue `python -m tessera worker` listens to
+# A queue of its own, which `python -m tessera worker` takes last: a second of speech
+# synthesis must never hold up a ticket's printing or a repair of the live state.
+RENDER_QUEUE = "announcements"
 RENDER_TIMEOUT_SECONDS = 120
 # An announcement a minute old is of no use to anyone: drop the job rather than run it late.
 RENDER_TTL_SECONDS = 60
