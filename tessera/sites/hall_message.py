@@ -8,7 +8,6 @@ script), never HTML.
 """
 
 import unicodedata
-from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -17,9 +16,6 @@ from tessera.errors import InvalidInput
 from tessera.events import record_event
 from tessera.models import HALL_MESSAGE_MAX, Counter
 from tessera.sites.catalogue import get_site
-
-if TYPE_CHECKING:
-    from tessera.queue.engine import QueueEngine
 
 EVENT_KIND = "hall_message_set"
 
@@ -45,13 +41,15 @@ def clean_message(text: str | None) -> str | None:
     return kept
 
 
-def hall_message(engine: "QueueEngine", site_id: str) -> str | None:
+# `engine` below is the queue engine (tessera.queue.engine.QueueEngine), untyped here:
+# the queue package depends on sites, not the other way round.
+def hall_message(engine, site_id: str) -> str | None:
     """The site's current hall message, or None (NotFound for an unknown site)."""
     with engine.database.session() as session:
         return get_site(session, site_id).hall_message
 
 
-def set_hall_message(engine: "QueueEngine", site_id: str, text: str | None,
+def set_hall_message(engine, site_id: str, text: str | None,
                      staff_id: int | None = None) -> str | None:
     """Set (or, with None or only spaces, clear) the site's hall message; the message kept.
 
