@@ -216,13 +216,8 @@ def load_steps(session: Session, site: Site, first: dt.date, last: dt.date,
     rolled = _rolled_days(session, site.id, first, last)
     steps: list[tuple] = []
     if rolled:
-        query = (select(*(_raw(getattr(ReportStep, name)) for name in COUNTED_COLUMNS))
-                 .where(ReportStep.site_id == site.id,
-                        ReportStep.service_day.between(first, last)))
-        if service_ids is not None:
-            query = query.where(ReportStep.service_id.in_(service_ids))
-        if language:
-            query = query.where(ReportStep.language == language)
+        query = _rolled_rows(ReportStep, COUNTED_COLUMNS, site.id, first, last, service_ids,
+                             language)
         steps = session.connection().execute(query).all()
     for run_first, run_last in _unrolled_runs(first, last, rolled):
         for ticket_id, visit in replay(session, site, run_first, run_last, language).items():
@@ -263,14 +258,8 @@ def load_appointments(session: Session, site: Site, first: dt.date, last: dt.dat
     rolled = _rolled_days(session, site.id, first, last)
     facts = []
     if rolled:
-        query = (select(*(_raw(getattr(ReportAppointment, name))
-                          for name in ("service_day", *APPOINTMENT_COLUMNS)))
-                 .where(ReportAppointment.site_id == site.id,
-                        ReportAppointment.service_day.between(first, last)))
-        if service_ids is not None:
-            query = query.where(ReportAppointment.service_id.in_(service_ids))
-        if language:
-            query = query.where(ReportAppointment.language == language)
+        query = _rolled_rows(ReportAppointment, ("service_day", *APPOINTMENT_COLUMNS), site.id,
+                             first, last, service_ids, language)
         days: dict = {}
         facts = [AppointmentFact(row[1], day_of(row[0], days), *row[2:])
                  for row in session.connection().execute(query).all()]
@@ -303,18 +292,25 @@ def _unrolled_runs(first: dt.date, last: dt.date,
         yield start, last
 
 
+def _rolled_rows(model, columns, site_id: str, first: dt.date, last: dt.date,
+                 service_ids: set[int] | None, language: str | None):
+    """The query of `columns` of roll-up `model` (report_step or report_appointment) for
+    the site's days `first`..`last`, of those services and in that language, if given."""
+    query = (select(*(_raw(getattr(model, name)) for name in columns))
+             .where(model.site_id == site_id, model.service_day.between(first, last)))
+    if service_ids is not None:
+        query = query.where(model.service_id.in_(service_ids))
+    if language:
+        query = query.where(model.language == language)
+    return query
+
+
 def _read_rolled(session: Session, site_id: str, first: dt.date, last: dt.date,
                  service_ids: set[int] | None, language: str | None) -> dict[int, VisitFact]:
     """The rolled-up visits of `first`..`last`, through the same filters."""
-    query = (select(*(_raw(getattr(ReportStep, name)) for name in (
-                        "service_day", "language", "arrival_hour", "arrival_weekday",
-                        *STEP_COLUMNS)))
-             .where(ReportStep.site_id == site_id,
-                    ReportStep.service_day.between(first, last)))
-    if service_ids is not None:
-        query = query.where(ReportStep.service_id.in_(service_ids))
-    if language:
-        query = query.where(ReportStep.language == language)
+    query = _rolled_rows(ReportStep, ("service_day", "language", "arrival_hour",
+                                      "arrival_weekday", *STEP_COLUMNS),
+                         site_id, first, last, service_ids, language)
     # A day's rows are written visit by visit, each visit's steps in journey order, so
     # the order of their ids is that order: no sort in Python, and the index gives it.
     query = query.order_by(ReportStep.service_day, ReportStep.id)
