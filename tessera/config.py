@@ -113,7 +113,7 @@ class Config:
     # Socket.IO processes (web and worker) share events on this Redis pub/sub channel.
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "tessera-socketio")
     # The packages of the page blueprints the app factory registers.
-    PAGE_BLUEPRINTS = ("kiosk", "display", "counter", "manager", "booking")
+    PAGE_BLUEPRINTS = ("kiosk", "display", "counter", "manager", "booking", "admin")
     # The RQ cron configuration of the periodic jobs (`python -m tessera scheduler`).
     SCHEDULE_MODULE = "worker.schedule"
     # Strings are written in English; pages speak the visitor's language.

@@ -53,17 +53,19 @@ class Base(DeclarativeBase):
     })
 
 
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
+def _enum(kind: type[enum.Enum], name: str, length: int = 16) -> Enum:
     # Store the values as plain strings so both SQLite and PostgreSQL read
     # them the same way and migrations need no native enum types.
-    return Enum(kind, name=name, native_enum=False, length=16,
+    return Enum(kind, name=name, native_enum=False, length=length,
                 values_callable=lambda members: [member.value for member in members])
 
 
 class Role(enum.StrEnum):
-    """What a member of staff may do."""
+    """What a member of staff may do (tessera.staff.permissions decides it)."""
 
     STAFF = "staff"
+    # Administers the staff and services of their own organisations, nothing else.
+    ORGANISATION_MANAGER = "organisation_manager"
     MANAGER = "manager"
     ADMIN = "admin"
 
@@ -231,7 +233,7 @@ class Staff(UserMixin, Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role", length=24))
     password_hash: Mapped[str] = mapped_column(String(200))
     languages: Mapped[list] = mapped_column(JSON, default=list)
     # The language of the staff pages, chosen by the member of staff (None: the site's).

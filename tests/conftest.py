@@ -335,3 +335,16 @@ def accounts(database, site):
         create_staff(session, site.id, "maria", "Maria", "staff", ["el", "ar"],
                      ["municipality"], PASSWORD)
         create_staff(session, site.id, "kostas", "Kostas", "manager", ["el"], [], PASSWORD)
+
+
+@pytest.fixture
+def admins(database, site, staff):
+    """For the admin pages: beside `staff`, the site's admin (anna) and the municipality's
+    organisation manager (omar)."""
+    with database.session() as session:
+        for username, role, organisations in [("anna", "admin", []),
+                                              ("omar", "organisation_manager",
+                                               ["municipality"])]:
+            staff[username], _ = create_staff(session, site.id, username, username.title(),
+                                              role, ["el"], organisations, PASSWORD)
+    return staff

@@ -13,7 +13,7 @@ ROOT = Path(__file__).parent.parent
 LAYERS = {
     "foundation": ("tessera.config", "tessera.clock", "tessera.errors", "tessera.models",
                    "tessera.database", "tessera.migrate", "tessera.migrations",
-                   "tessera.languages", "tessera.links", "tessera.events",
+                   "tessera.languages", "tessera.links", "tessera.events", "tessera.audit",
                    "tessera.embedded", "tessera.redis_client"),
     "domain": ("tessera.sites", "tessera.queue", "tessera.printing", "tessera.planning",
                "tessera.voice",
@@ -21,7 +21,7 @@ LAYERS = {
                "tessera.messages", "tessera.devices", "tessera.reports"),
     "web": ("tessera.stores", "tessera.web", "tessera.api"),
     "entry points": ("tessera.cli", "tessera.__main__", "kiosk", "display", "counter",
-                     "manager", "booking", "worker", "tessera"),
+                     "manager", "booking", "admin", "worker", "tessera"),
 }
 ORDER = list(LAYERS)
 DOMAIN = LAYERS["domain"]
@@ -46,7 +46,8 @@ def package_of(module: str, prefixes: tuple[str, ...]) -> str | None:
 def our_modules() -> dict[str, Path]:
     """Every Python module of the application (not tests, benchmarks or migrations)."""
     modules = {}
-    for top in ("tessera", "kiosk", "display", "counter", "manager", "booking", "worker"):
+    for top in ("tessera", "kiosk", "display", "counter", "manager", "booking", "admin",
+                "worker"):
         for path in (ROOT / top).rglob("*.py"):
             if "versions" in path.parts:
                 continue
@@ -119,7 +120,7 @@ def test_imports_never_point_up_a_layer():
 
 
 def test_nothing_in_tessera_imports_a_page_blueprint_or_a_job():
-    pages_and_jobs = ("kiosk", "display", "counter", "manager", "booking", "worker")
+    pages_and_jobs = ("kiosk", "display", "counter", "manager", "booking", "admin", "worker")
     wrong = [(importer, imported) for importer, imported in import_edges()
              if importer.split(".")[0] == "tessera"
              and imported.split(".")[0] in pages_and_jobs]
