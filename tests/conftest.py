@@ -107,6 +107,18 @@ def database_url(request, tmp_path_factory):
     return url
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run on SQLite only: they check pages, scripts and accessibility, not
+    the store, which every other test checks on both backends."""
+    on_postgresql = [item for item in items if item.get_closest_marker("browser")
+                     and getattr(item, "callspec", None) is not None
+                     and item.callspec.params.get("database_url") == "postgresql"]
+    if on_postgresql:
+        config.hook.pytest_deselected(items=on_postgresql)
+        dropped = set(on_postgresql)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def empty_database(database: Database) -> None:
     """Delete every row, keeping the migrated schema."""
     with database.engine.begin() as connection:

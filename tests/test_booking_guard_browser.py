@@ -17,7 +17,7 @@ from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 from tessera.web.booking_guard import protect_booking
 from tessera.web.csrf import public
 
-from .helpers import audit, migrated_sqlite
+from .helpers import audit
 
 pytestmark = pytest.mark.browser
 
@@ -29,11 +29,6 @@ FORM = """{% extends "base.html" %}{% block body %}<main>
 <form method="post">{% include "booking_challenge.html" %}
 <button type="submit">Book</button></form></main>{% endblock %}"""
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "booking_guard")
 
 
 @pytest.fixture

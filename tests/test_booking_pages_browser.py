@@ -15,7 +15,6 @@ from .helpers import (
     audit,
     keep_idle_away,
     load_demo_site,
-    migrated_sqlite,
     pair_browser,
 )
 
@@ -27,11 +26,6 @@ SLOT = dt.datetime(2026, 11, 24, 9, 0)
 LEGAL_ADVICE = {"ar": "استشارة قانونية", "en": "Legal advice"}
 ELEVEN = {"ar": "11:00 ص", "en": "11:00\u202fAM"}
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "booking_pages_browser")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Checking in at the kiosk in a real Chromium: the code typed, a refusal in the visitor's
 language with a walk-in ticket offered, then the ticket screen.
 
-Runs once, on SQLite: what is checked here is the page, not the store.
 """
 
 import datetime as dt
@@ -11,18 +10,13 @@ import pytest
 from tessera.appointments.booking import book
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
-from .helpers import audit, keep_idle_away, migrated_sqlite, pair_browser
+from .helpers import audit, keep_idle_away, pair_browser
 
 pytestmark = pytest.mark.browser
 
 # 11:00 in Athens on the test clock's Monday.
 SLOT = dt.datetime(2026, 11, 23, 9, 0)
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "check_in")
 
 
 def booked_code(database, clock, start) -> str:

@@ -4,15 +4,10 @@ import pytest
 
 from tessera.staff.accounts import create_staff
 
-from .helpers import PASSWORD, audit, migrated_sqlite, read_pages_in
+from .helpers import PASSWORD, audit, read_pages_in
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "desk")
 
 
 @pytest.fixture

@@ -8,18 +8,13 @@ import pytest
 from tessera.models import Counter, CounterStatus
 from tessera.staff.accounts import create_staff
 
-from .helpers import PASSWORD, audit, migrated_sqlite, read_pages_in, sign_in_page
+from .helpers import PASSWORD, audit, read_pages_in, sign_in_page
 
 pytestmark = pytest.mark.browser
 
 # Short, so that a closed tab is noticed within the test.
 ABSENT = 2
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "desk-sessions")
 
 
 @pytest.fixture

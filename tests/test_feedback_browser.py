@@ -8,16 +8,10 @@ from sqlalchemy import select
 
 from tessera.models import Feedback
 
-from .helpers import ROOT, audit, keep_idle_away, migrated_sqlite, pair_browser
+from .helpers import SCREENSHOTS, audit, keep_idle_away, pair_browser
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "feedback")
 
 
 def issue(live_server, site, service="registration", language="en"):

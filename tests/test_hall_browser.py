@@ -2,7 +2,7 @@
 
 import pytest
 
-from .helpers import SCREENSHOTS, audit, migrated_sqlite, read_pages_in, sign_in_page
+from .helpers import SCREENSHOTS, audit, read_pages_in, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -14,11 +14,6 @@ for (const type of ["play", "ended", "error"]) {
     [type, decodeURIComponent(new URL(event.target.currentSrc || "x:", location).pathname)]), true);
 }"""
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "hall")
 
 
 @pytest.fixture(autouse=True)

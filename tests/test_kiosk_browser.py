@@ -1,6 +1,5 @@
 """The kiosk in a real Chromium: a visitor takes a ticket, as they would at the entrance.
 
-Runs once, on SQLite: what is checked here is the page, not the store.
 """
 
 import pytest
@@ -19,18 +18,12 @@ from .helpers import (
     audit,
     closed_port,
     keep_idle_away,
-    migrated_sqlite,
     pair_browser,
     set_printer,
 )
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "kiosk")
 
 
 @pytest.fixture

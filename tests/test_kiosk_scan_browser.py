@@ -16,7 +16,7 @@ from tessera.appointments.booking import book
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
 from .conftest import CHROMIUM, CHROMIUM_FLAGS
-from .helpers import audit, keep_idle_away, migrated_sqlite, pair_browser
+from .helpers import audit, keep_idle_away, pair_browser
 
 pytestmark = pytest.mark.browser
 
@@ -53,11 +53,6 @@ window.BarcodeDetector = class {
 LIVE_TRACKS = ("() => window.openedStreams.flatMap((stream) => stream.getTracks())"
                ".filter((track) => track.readyState === 'live').length")
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "kiosk_scan")
 
 
 def write_y4m(path, text: str | None, frames: int = 5) -> None:

@@ -3,7 +3,7 @@ voices, the screen going back to the start, the leave button only when leaving i
 
 import pytest
 
-from .helpers import migrated_sqlite, pair_browser
+from .helpers import pair_browser
 
 pytestmark = pytest.mark.browser
 
@@ -13,11 +13,6 @@ for (const type of ["play", "ended", "error"]) {
     [type, new URL(event.target.currentSrc || "x:", location).pathname]), true);
 }"""
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "kiosk_ticket")
 
 
 @pytest.fixture

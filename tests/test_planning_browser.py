@@ -1,22 +1,14 @@
 """The staffing plan page in a real Chromium, with axe-core: in Greek (the site's
 language) and in Arabic, right to left; the chart beside its table, and a what-if.
 
-Runs once, on SQLite: what is checked here is the page, not the store.
 """
 
 import pytest
 
-from .helpers import ROOT, audit, migrated_sqlite, sign_in_page
+from .helpers import SCREENSHOTS, audit, sign_in_page
 
 pytestmark = pytest.mark.browser
-# The README shows these, rewritten by each run.
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "planning")
 
 
 def some_visits(engine, site):

@@ -1,7 +1,6 @@
 """Booking for a visitor from the desk in a real Chromium, by keyboard alone: the panel,
 the slots in the visitor's language first, the code shown big, and the printed slip.
 
-Runs once, on SQLite: what is checked here is the page, not the store.
 """
 
 import pytest
@@ -15,18 +14,12 @@ from .helpers import (
     PASSWORD,
     audit,
     load_demo_site,
-    migrated_sqlite,
     read_pages_in,
     sign_in_page,
 )
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "staff_booking")
 
 
 def test_a_desk_books_legal_advice_in_tigrinya_by_keyboard(live_server, database, clock,

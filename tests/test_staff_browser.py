@@ -8,18 +8,12 @@ from .helpers import (
     SCREENSHOTS,
     audit,
     keep_idle_away,
-    migrated_sqlite,
     pair_browser,
     sign_in_page,
 )
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "staff")
 
 
 def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, accounts,

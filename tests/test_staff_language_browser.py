@@ -1,11 +1,10 @@
 """The language switch in a real Chromium: a Greek centre, staff who read their pages in Arabic.
 
-Runs once, on SQLite: what is checked here is the page, not the store.
 """
 
 import pytest
 
-from .helpers import audit, migrated_sqlite, sign_in_page
+from .helpers import audit, sign_in_page
 
 # The same two accounts (a fixture, found by name), signed in the same way.
 
@@ -13,11 +12,6 @@ pytestmark = pytest.mark.browser
 
 ARABIC = "العربية"
 
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    """SQLite only, for this module."""
-    return migrated_sqlite(tmp_path_factory, "staff-language")
 
 
 def switch_to_arabic(page):
