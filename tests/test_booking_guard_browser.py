@@ -30,7 +30,6 @@ FORM = """{% extends "base.html" %}{% block body %}<main>
 <button type="submit">Book</button></form></main>{% endblock %}"""
 
 
-
 @pytest.fixture
 def live_server_config():
     """The proof of work switched on, as it is outside tests."""
@@ -99,7 +98,6 @@ def test_a_held_appointment_is_booked_through_the_booking_page_with_the_widget(
     page.wait_for_url("**done=booked**")
     with database.session() as session:
         assert get_appointment(session, token).state.value == "booked"
-
 
 
 @pytest.mark.parametrize("live_server_config", [

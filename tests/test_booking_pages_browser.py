@@ -27,7 +27,6 @@ LEGAL_ADVICE = {"ar": "استشارة قانونية", "en": "Legal advice"}
 ELEVEN = {"ar": "11:00 ص", "en": "11:00\u202fAM"}
 
 
-
 @pytest.fixture
 def server(live_server, database, clock):
     """The live server with the demo centre, on the test's clock."""

@@ -1,6 +1,5 @@
 """Checking in at the kiosk in a real Chromium: the code typed, a refusal in the visitor's
 language with a walk-in ticket offered, then the ticket screen.
-
 """
 
 import datetime as dt
@@ -16,7 +15,6 @@ pytestmark = pytest.mark.browser
 
 # 11:00 in Athens on the test clock's Monday.
 SLOT = dt.datetime(2026, 11, 23, 9, 0)
-
 
 
 def booked_code(database, clock, start) -> str:

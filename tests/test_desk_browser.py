@@ -9,7 +9,6 @@ from .helpers import PASSWORD, audit, read_pages_in
 pytestmark = pytest.mark.browser
 
 
-
 @pytest.fixture
 def desk(live_server, database, site):
     """desk-1 opened by maria (municipality), and a signed-in page on its workstation."""

@@ -16,7 +16,6 @@ pytestmark = pytest.mark.browser
 ABSENT = 2
 
 
-
 @pytest.fixture
 def live_server_config():
     """The live server pauses desks absent for ABSENT seconds."""

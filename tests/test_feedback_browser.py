@@ -13,7 +13,6 @@ from .helpers import SCREENSHOTS, audit, keep_idle_away, pair_browser
 pytestmark = pytest.mark.browser
 
 
-
 def issue(live_server, site, service="registration", language="en"):
     """A walk-in ticket, issued through the live server's engine."""
     return live_server.engine.issue_ticket(site.id, [site.services[service]], language)

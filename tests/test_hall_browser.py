@@ -15,7 +15,6 @@ for (const type of ["play", "ended", "error"]) {
 }"""
 
 
-
 @pytest.fixture(autouse=True)
 def announcement_folders(tmp_path, monkeypatch):
     """The live server renders into the test's own cache."""

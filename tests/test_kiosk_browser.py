@@ -1,5 +1,4 @@
 """The kiosk in a real Chromium: a visitor takes a ticket, as they would at the entrance.
-
 """
 
 import pytest
@@ -23,7 +22,6 @@ from .helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
 
 
 @pytest.fixture

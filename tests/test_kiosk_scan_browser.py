@@ -54,7 +54,6 @@ LIVE_TRACKS = ("() => window.openedStreams.flatMap((stream) => stream.getTracks(
                ".filter((track) => track.readyState === 'live').length")
 
 
-
 def write_y4m(path, text: str | None, frames: int = 5) -> None:
     """A YUV4MPEG2 video (4:2:0) of a QR code of `text` on white, or plain white for None."""
     luma = bytearray([WHITE]) * (VIDEO_WIDTH * VIDEO_HEIGHT)

@@ -14,7 +14,6 @@ for (const type of ["play", "ended", "error"]) {
 }"""
 
 
-
 @pytest.fixture
 def live_server_config():
     """The ticket screen's real, short time before it goes back to the start."""

@@ -1,6 +1,5 @@
 """The staffing plan page in a real Chromium, with axe-core: in Greek (the site's
 language) and in Arabic, right to left; the chart beside its table, and a what-if.
-
 """
 
 import pytest
@@ -8,7 +7,6 @@ import pytest
 from .helpers import SCREENSHOTS, audit, sign_in_page
 
 pytestmark = pytest.mark.browser
-
 
 
 def some_visits(engine, site):

@@ -1,6 +1,5 @@
 """Booking for a visitor from the desk in a real Chromium, by keyboard alone: the panel,
 the slots in the visitor's language first, the code shown big, and the printed slip.
-
 """
 
 import pytest
@@ -19,7 +18,6 @@ from .helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
 
 
 def test_a_desk_books_legal_advice_in_tigrinya_by_keyboard(live_server, database, clock,

@@ -15,7 +15,6 @@ from .helpers import (
 pytestmark = pytest.mark.browser
 
 
-
 def test_a_kiosk_ticket_is_called_and_announced_in_the_hall(live_server, site, accounts,
                                                             open_page):
     visitor = open_page()

@@ -1,5 +1,4 @@
 """The language switch in a real Chromium: a Greek centre, staff who read their pages in Arabic.
-
 """
 
 import pytest
@@ -11,7 +10,6 @@ from .helpers import audit, sign_in_page
 pytestmark = pytest.mark.browser
 
 ARABIC = "العربية"
-
 
 
 def switch_to_arabic(page):
