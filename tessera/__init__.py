@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     from tessera import api, languages
     from tessera.messages.sending import send_after_commit
     from tessera.stores import Stores
-    from tessera.web import auth, csrf, errors, health, i18n, realtime
+    from tessera.web import auth, csrf, errors, health, i18n, oidc, realtime
     from tessera.web.announcing import AnnouncingPublisher
     from tessera.web.booking_guard import challenge_on
     from tessera.web.extensions import babel, limiter, socketio
@@ -78,6 +78,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(auth.blueprint)
+    # Single sign-on beside the password form, when OIDC_ISSUER is set.
+    oidc.init_oidc(app)
     # The page blueprints sit above this package (DESIGN: nothing in tessera/ imports
     # one), so the factory finds them by the names the configuration gives.
     for name in app.config["PAGE_BLUEPRINTS"]:

@@ -22,7 +22,7 @@ SIGN_IN_KINDS = ("signed_in", "sign_in_failed", "signed_in_oidc")
 DEVICE_KINDS = ("device_registered", "device_paired", "device_revoked")
 ADMIN_KINDS = (
     "staff_created", "staff_changed", "staff_deactivated", "staff_reactivated",
-    "password_reset", "staff_sessions_ended",
+    "password_reset", "password_set", "staff_sessions_ended",
     "service_created", "service_changed", "service_retiring", "service_retired",
     "category_created", "category_changed",
     "counter_created", "counter_changed", "counter_retired",

@@ -107,6 +107,15 @@ class Config:
     # failed waits a delay doubling from 1 s up to LOGIN_DELAY_MAX_SECONDS.
     LOGIN_FAILURES_BEFORE_DELAY = int(os.environ.get("LOGIN_FAILURES_BEFORE_DELAY", "5"))
     LOGIN_DELAY_MAX_SECONDS = int(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "300"))
+    # Single sign-on through OpenID Connect (tessera/web/oidc.py): the provider's issuer,
+    # where /.well-known/openid-configuration is found (empty: no single sign-on), the
+    # client registered there, the ID token claim that must equal a local username
+    # (preferred_username, or email), and the sign-in button's name for the provider.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip().rstrip("/")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+    OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "")
     # HTTPS deployments: cookies only over HTTPS (and HSTS), and plain HTTP redirected.
     SECURE_COOKIES = os.environ.get("SECURE_COOKIES", "false").lower() in ("1", "true", "yes")
     FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "false").lower() in ("1", "true", "yes")

@@ -88,3 +88,23 @@ def may_administer_account(staff: Staff, account: Staff) -> bool:
         return False
     return may(staff, Action.MANAGE_STAFF, account.site_id,
                [organisation.id for organisation in account.organisations])
+
+
+def may_give(staff: Staff, site_id: str, role: Role, organisations: Collection[int]) -> bool:
+    """Whether `staff` may make an account at `site_id` have `role` and these organisations
+    (ids): the role one they may give, every organisation theirs to manage."""
+    return role in assignable_roles(staff) and may(staff, Action.MANAGE_STAFF, site_id,
+                                                   organisations)
+
+
+def is_lockout(staff: Staff | None, account: Staff, role: Role, active: bool,
+               active_admins: int) -> bool:
+    """Whether giving `account` this role and state would lock someone out: nobody changes
+    their own role or deactivates themselves (someone else must), and the last active
+    admin of a site (`active_admins` counts them) stays an active admin. `staff` is None
+    on the command line, where only the second rule holds."""
+    if staff is not None and staff.id == account.id and (role != account.role or not active):
+        return True
+    losing_an_admin = (account.active and account.role == Role.ADMIN
+                       and (role != Role.ADMIN or not active))
+    return losing_an_admin and active_admins <= 1

@@ -25,12 +25,18 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from tessera.errors import NotFound, TesseraError
 from tessera.models import Counter, CounterStatus, Staff
-from tessera.staff.accounts import set_page_language
+from tessera.staff.accounts import (
+    account_for_password_link,
+    record_sign_in,
+    set_page_language,
+    use_password_link,
+)
 from tessera.staff.auth import authenticate, load_staff, staff_for_token
+from tessera.staff.passwords import MAX_PASSWORD_LENGTH
 from tessera.staff.permissions import can_manage, can_use_counter
 from tessera.staff.sessions import check_session, end_session, start_session
 from tessera.staff.throttle import LoginThrottle
@@ -120,6 +126,16 @@ def local_target(target: str) -> str:
     return target
 
 
+def signed_in(staff: Staff, key: str, target: str):
+    """The end of every way of signing in (password, single sign-on): a fresh cookie for
+    the server-side session `key`, then on to `target` by local_target's rules."""
+    # A fresh cookie: nothing from before the sign-in carries over into it.
+    session.clear()
+    session[SESSION_KEY] = key
+    login_user(staff)
+    return redirect(local_target(target))
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 @limiter.limit("10/minute", methods=["POST"])
 def login():
@@ -140,17 +156,15 @@ def login():
         with stores().database.session() as db:
             staff = authenticate(db, username, form.password.data)
             key = start_session(db, staff.id, now) if staff is not None else None
+            # The audit entry stands or falls with the session it records.
+            record_sign_in(db, username, address, now, staff)
         if staff is None:
             throttle.failed(username, address, now)
             flash(_("Wrong username or password."), "error")
             status = 401
         else:
             throttle.succeeded(username)
-            # A fresh cookie: nothing from before the sign-in carries over into it.
-            session.clear()
-            session[SESSION_KEY] = key
-            login_user(staff)
-            return redirect(local_target(request.args.get("next", "")))
+            return signed_in(staff, key, request.args.get("next", ""))
     if form.errors:
         status = 422
     return render_template("auth/login.html", form=form), status
@@ -184,6 +198,40 @@ def page_language():
                           sorted(translated_languages()))
     return redirect(local_target(request.form.get("next", "")))
 
+
+
+class SetPasswordForm(FlaskForm):
+    """A new password, twice."""
+
+    password = PasswordField(lazy_gettext("New password"), validators=[
+        DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    confirm = PasswordField(lazy_gettext("The same password again"), validators=[
+        DataRequired(), EqualTo("password", message=lazy_gettext("The two passwords differ."))])
+
+
+@blueprint.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+def set_password_page(token):
+    """Choose a password through the one-time link an administrator gave (public: the
+    link is the proof; the form checks its own CSRF token)."""
+    secret_key = current_app.config["SECRET_KEY"]
+    with stores().database.session() as db:
+        try:
+            username = account_for_password_link(db, token, secret_key, _now()).username
+        except NotFound as error:
+            return render_template("auth/set_password.html", form=None,
+                                   message=error.message), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            with stores().database.session() as db:
+                use_password_link(db, token, form.password.data, secret_key, _now())
+        except TesseraError as error:
+            form.password.errors.append(error.message)
+        else:
+            return render_template("auth/set_password.html", form=None, done=True)
+    status = 422 if form.errors else 200
+    return render_template("auth/set_password.html", form=form, username=username), status
 
 def init_auth(app: Flask) -> None:
     """Sessions for pages, bearer tokens for scripts; both give `current_user`."""
