@@ -195,7 +195,7 @@ def choose_service(site_id, language):
     with stores().database.session() as session:
         site = _visitor_site(session, site_id, language)
         services = session.scalars(select(Service).where(
-            Service.site_id == site_id, Service.active).order_by(Service.position)).all()
+            Service.site_id == site_id, Service.offered).order_by(Service.position)).all()
         return render_template("booking/services.html", site=_site_facts(site, language),
                                services=[service_entry(service, language)
                                          for service in services

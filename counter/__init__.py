@@ -75,7 +75,7 @@ def workstation(counter_id):
         counter = counter_for_staff(session, counter_id)
         use_staff_language(counter.site.language)
         services = session.scalars(select(Service).where(
-            Service.site_id == counter.site_id, Service.active)
+            Service.site_id == counter.site_id, Service.offered)
             .options(selectinload(Service.texts)).order_by(Service.position)).all()
         referral_targets = [{"id": s.id, "name": s.text(counter.site.language).name}
                             for s in services]

@@ -63,21 +63,50 @@ def migrate():
 @click.argument("path", type=click.Path(dir_okay=False), required=False)
 @click.option("--demo", is_flag=True, help="Load the demo centre shipped with Tessera.")
 def load_site_command(path, demo):
-    """Create or update a site from a YAML file (idempotent)."""
-    from tessera.database import Database
-    from tessera.sites.loader import DEMO_SITE, SiteFileError, load_site, read_site_file
+    """Create or update a site from a YAML file (idempotent); what it removes retires safely."""
+    from tessera.sites.loader import DEMO_SITE, SiteFileError, read_site_file
+    from tessera.sites.retirement import load_site_safely
 
     if bool(path) == bool(demo):
         _fail("Give either a site file or --demo.")
     try:
         document = read_site_file(DEMO_SITE if demo else path)
+        # The engine closes the desks the file removes (Redis hears of it), as /admin does.
+        with connected_stores() as stores:
+            outcome = load_site_safely(stores.engine, document)
+            stores.database.engine.dispose()
     except SiteFileError as error:
         _fail(str(error))
-    database = Database(Config.DATABASE_URL)
-    with database.session() as session:
-        load_site(session, document)
     click.echo(f"Site '{document['id']}' loaded: {len(document['services'])} services, "
                f"{len(document.get('counters') or {})} counters.")
+    for key in outcome["retiring_services"]:
+        click.echo(f"Service '{key}' is retiring: no longer issued; its waiting visitors are "
+                   "still served, then it becomes inactive.")
+    for key, reason in outcome["desks_not_retired"].items():
+        click.echo(f"Desk '{key}' is not retired yet: {reason} Load the file again after.")
+
+
+@cli.command("export-site")
+@click.option("--site", "site_id", required=True, help="The site's id.")
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="The file to write (default: standard output).")
+def export_site_command(site_id, out):
+    """Write a site file of what the database holds (no staff, no secrets); load-site
+    reads it back into the same centre."""
+    from tessera.database import Database
+    from tessera.errors import TesseraError
+    from tessera.sites.export import export_site
+
+    try:
+        with Database(Config.DATABASE_URL).session() as session:
+            text = export_site(session, site_id)
+    except TesseraError as refused:
+        _fail(refused.message)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"Site '{site_id}' written to {out}.", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command("reconcile")
@@ -156,7 +185,8 @@ def scheduler():
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True,
               help="Shown to colleagues, never to visitors.")
-@click.option("--role", type=click.Choice(["staff", "manager", "admin"]), default="staff")
+@click.option("--role", type=click.Choice(["staff", "organisation_manager", "manager", "admin"]),
+              default="staff")
 @click.option("--language", "languages", multiple=True, help="A language they speak (repeat).")
 @click.option("--organisation", "organisations", multiple=True,
               help="An organisation they work for (repeat).")

@@ -28,8 +28,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The largest id a row can have: ids are INTEGER columns, 32 bits on PostgreSQL. A larger
@@ -158,6 +160,8 @@ class Category(SitePart, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
     name: Mapped[dict] = mapped_column(JSON)
+    # The languages of `name` that no native speaker has checked yet (site file: `unchecked`).
+    unchecked_languages: Mapped[list] = mapped_column(JSON, default=list)
 
 
 counter_service = Table(
@@ -191,6 +195,9 @@ class Service(SitePart, Base):
     by_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Retiring (tessera/sites/retirement.py): no longer issued, booked or referred to, but
+    # still called and served until none of its steps is open; then it becomes inactive.
+    retiring: Mapped[bool] = mapped_column(Boolean, default=False)
     # The site file's `appointments:` settings, normalised (tessera/appointments/availability.py);
     # None: the service takes no appointments.
     appointment_settings: Mapped[dict | None] = mapped_column(JSON)
@@ -201,6 +208,16 @@ class Service(SitePart, Base):
     texts: Mapped[list["ServiceText"]] = relationship(
         back_populates="service", cascade="all, delete-orphan"
     )
+
+    @hybrid_property
+    def offered(self) -> bool:
+        """Whether visitors may take, book or be referred to it now (active, not retiring)."""
+        return self.active and not self.retiring
+
+    @offered.inplace.expression
+    @classmethod
+    def _offered_expression(cls):
+        return and_(cls.active, ~cls.retiring)
 
     def text(self, language: str) -> "ServiceText":
         """The service's texts in `language`, else in the site language."""
@@ -220,6 +237,8 @@ class ServiceText(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     what_to_bring: Mapped[str] = mapped_column(Text, default="")
+    # Whether a native speaker has checked these texts (site file: `checked`).
+    checked: Mapped[bool] = mapped_column(Boolean, default=True)
 
     service: Mapped[Service] = relationship(back_populates="texts")
 

@@ -203,8 +203,10 @@ def staff(database, site):
 
 
 @pytest.fixture
-def make_client(database_url, redis_url, database, clock):
+def make_client(database_url, redis_url, database, redis_client, clock):
     """A function that builds the app on the test stores (with config overrides) and a client.
+
+    Redis is emptied first, like SQL: no rate limit or live state of an earlier test is left.
 
     The app's engine keeps the test's clock, so it agrees with the `engine` fixture.
     """

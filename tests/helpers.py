@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tessera.database import Database
 from tessera.migrate import upgrade
-from tessera.models import Counter, Device, Service, Staff
+from tessera.models import Counter, Device, Event, Service, Staff
 from tessera.sites.loader import DEMO_SITE, load_site, read_site_file
 
 ROOT = Path(__file__).parent.parent
@@ -155,3 +155,25 @@ def read_pages_in(database, username: str, language: str) -> None:
     with database.session() as session:
         session.scalars(select(Staff).where(Staff.username == username)).one() \
             .page_language = language
+
+
+def post_form(client, path, data=None, csrf_from=None):
+    """Post a form as its page would: with the CSRF token of the page at `csrf_from`
+    (default: `path` itself)."""
+    page = client.get(csrf_from or path).text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return client.post(path, data={"csrf_token": csrf, **(data or {})})
+
+
+def signed_in(make_client, username: str):
+    """A new test client signed in as `username`."""
+    client = make_client()
+    assert sign_in(client, username).status_code == 302
+    return client
+
+
+def audit_entries(database, *kinds: str) -> list[tuple[str, int | None, dict]]:
+    """The audit entries of these kinds, oldest first, as (kind, actor id, data)."""
+    with database.session() as session:
+        return [(event.kind, event.staff_id, event.data) for event in session.scalars(
+            select(Event).where(Event.kind.in_(kinds)).order_by(Event.id))]

@@ -50,7 +50,7 @@ def get_service(session: Session, site_id: str, reference: int | str) -> Service
     if column is Service.id and not 1 <= value <= MAX_ID:
         value = None  # a number no id can be: no service, not a database error
     service = session.scalars(select(Service).where(
-        Service.site_id == site_id, Service.active, column == value)).first()
+        Service.site_id == site_id, Service.offered, column == value)).first()
     if service is None:
         raise NotFound(_("There is no service '%(service)s' at this site.", service=reference),
                        "unknown_service")

@@ -19,6 +19,7 @@ from tessera.events import record_event
 from tessera.models import Counter, CounterStatus, Service, Step, StepState, Ticket
 from tessera.queue.live import Duty, LiveState, QueuedStep
 from tessera.queue.routing import TESSERA, RoutingPolicy
+from tessera.sites.retirement import settle_retirements
 
 # publish(event, payload, rooms): how the engine tells the world, after a commit.
 Publisher = Callable[[str, dict, list[str]], None]
@@ -124,6 +125,11 @@ class EngineBase:
         from tessera.queue.reconcile import heal_if_stale
 
         heal_if_stale(self.database, self.live, site_id, self.clock())
+
+    def _settle_retirements(self, session: Session, site_id: str) -> None:
+        """A step ended in this transaction: a retiring service whose last open step it
+        was retires with it (tessera/sites/retirement.py)."""
+        settle_retirements(session, site_id, self.clock())
 
     @staticmethod
     def _counter(session: Session, counter_id: int, lock: bool = False) -> Counter:

@@ -254,6 +254,9 @@ class Calling(EngineBase):
             if service is None or service.site_id != step.ticket.site_id or not service.active:
                 raise InvalidInput(_("There is no service %(service)s at this site.",
                                      service=service_id), "unknown_service")
+            if service.retiring:
+                raise InvalidInput(_("This service is being retired: refer the visitor to "
+                                     "another one."), "service_retiring")
             if service.id == step.service_id:
                 raise InvalidInput(_("Refer to a different service."), "same_service")
             if any(other.service_id == service.id and other.state != StepState.CANCELLED
@@ -274,6 +277,7 @@ class Calling(EngineBase):
             session.flush()
             record_event(session, step.ticket.site_id, "queued", now, ticket_id=step.ticket_id,
                          step_id=referral.id, service_id=service.id, referred_from=step.id)
+            self._settle_retirements(session, step.ticket.site_id)
             referral = self._load_step(session, referral.id)
         self._after_end(step, referral)
         return referral
@@ -299,6 +303,7 @@ class Calling(EngineBase):
                              "cancelled", values={"ended_at": now})
             called_counter = was_called.counter if was_called else None
             duty = counter_duty(session, called_counter) if called_counter else None
+            self._settle_retirements(session, ticket.site_id)
         if was_waiting is not None:
             self.live.remove(ticket.site_id, queued_step(was_waiting))
         if called_counter is not None:
@@ -343,8 +348,8 @@ class Calling(EngineBase):
             for later in following:
                 self._change(session, later, (StepState.PLANNED,), StepState.CANCELLED, now,
                              "cancelled", values={"ended_at": now})
-            return None
-        if not following:
+        self._settle_retirements(session, step.ticket.site_id)
+        if cancel_rest or not following:
             return None
         upcoming = following[0]
         self._change(session, upcoming, (StepState.PLANNED,), StepState.WAITING, now, "queued",

@@ -52,6 +52,8 @@ class Closing(EngineBase):
                              values={"ended_at": now}, data={"day": day.isoformat()})
                 expired.append((step, was_waiting))
             closed = self._close_desks(session, site_id, now)
+            if expired:
+                self._settle_retirements(session, site_id)
             busy = session.scalar(
                 select(Step.id).join(Step.ticket)
                 .where(Ticket.site_id == site_id, Ticket.service_day <= day,

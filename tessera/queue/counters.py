@@ -105,6 +105,27 @@ class Counters(EngineBase):
         """Take a counter off duty; a called ticket goes back to its place."""
         return self._set_status(counter_id, CounterStatus.CLOSED, "counter_closed")
 
+    def close_desk_in(self, session: Session, counter: Counter, **data) -> LeftDesk | None:
+        """Close a desk whose row the caller locked, in the caller's transaction (retiring
+        it): a called ticket goes back to its place; `after_desk_closed` must follow the
+        commit. None when it was closed already. Refuses while a visitor is served there."""
+        if counter.status == CounterStatus.CLOSED:
+            return None
+        return self._stop_calling(session, counter, CounterStatus.CLOSED, "counter_closed",
+                                  **data)
+
+    def after_desk_closed(self, desk: LeftDesk) -> None:
+        """After the commit of `close_desk_in`: the live state and the pages hear of it."""
+        self._after_stopping(desk)
+
+    def refresh_duty(self, counter_id: int) -> None:
+        """Make Redis hold a desk's duty as SQL has it now (its services were edited)."""
+        with self.database.session() as session:
+            counter = session.get(Counter, counter_id)
+            duty = counter_duty(session, counter) if counter.active else None
+            site_id = counter.site_id
+        self._duty_changed(site_id, counter_id, duty)
+
     def counter_seen(self, counter_id: int) -> None:
         """The desk's workstation page is there now (it connected, or sent a heartbeat)."""
         with self.database.session() as session:

@@ -127,7 +127,8 @@ class Issuing(EngineBase):
             raise InvalidInput(_("Unknown need(s): %(needs)s. Known needs: %(known)s.",
                                  needs=", ".join(sorted(unknown_needs)),
                                  known=", ".join(NEEDS)), "unknown_need")
-        offered = [Service.site_id == site_id, Service.id.in_(service_ids), Service.active]
+        # A retiring service is no longer issued (tessera/sites/retirement.py).
+        offered = [Service.site_id == site_id, Service.id.in_(service_ids), Service.offered]
         if not appointment:
             offered.append(Service.walk_in)
         services = {s.id: s for s in session.scalars(select(Service).where(*offered))}

@@ -62,7 +62,7 @@ def catalogue(session: Session, site_id: str, language: str) -> dict:
     site = get_site(session, site_id)
     check_language(site, language)
     services = session.scalars(
-        select(Service).where(Service.site_id == site_id, Service.active)
+        select(Service).where(Service.site_id == site_id, Service.offered)
         .options(selectinload(Service.texts), selectinload(Service.organisation))
         .order_by(Service.position)).all()
     categories = session.scalars(select(Category).where(Category.site_id == site_id)

@@ -1,9 +1,9 @@
 """Site configuration as data: load a YAML description of a centre into SQL.
 
 Loading is idempotent: it creates what is new, updates what changed, and
-marks inactive the services and counters the file no longer names (tickets
-still refer to them, so nothing is deleted). The format is described in
-tessera/sites/SCHEMA.md.
+retires safely the services and counters the file no longer names
+(tessera/sites/retirement.py; tickets still refer to them, so nothing is deleted).
+The format is described in tessera/sites/SCHEMA.md.
 """
 
 import datetime as dt
@@ -15,6 +15,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tessera.clock import utc_now
+from tessera.errors import Conflict
 from tessera.models import (
     Category,
     Counter,
@@ -26,6 +28,12 @@ from tessera.models import (
     Site,
 )
 from tessera.sites.hours import WEEKDAYS, parse_interval
+from tessera.sites.retirement import (
+    begin_service_retirement,
+    removed_counters,
+    retire_idle_counter,
+    stranded,
+)
 
 DEMO_SITE = Path(__file__).parent / "demo.yaml"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -197,6 +205,9 @@ def read_site_file(path: str | Path) -> dict:
         parent = category.get("parent")
         _require(parent is None or parent in categories,
                  f"categories.{key}: unknown parent '{parent}'")
+        unchecked = category.get("unchecked", [])
+        _require(isinstance(unchecked, list) and set(unchecked) <= set(category["name"]),
+                 f"categories.{key}: 'unchecked' must list languages of its name")
     services = _section(document, "services")
     _require(services, "A site needs at least one service")
     prefixes = set()
@@ -223,6 +234,8 @@ def read_site_file(path: str | Path) -> dict:
                      f"{where}.text: '{text_language}' is not one of the site's languages")
             _require(isinstance(fields, dict) and isinstance(fields.get("name"), str),
                      f"{where}.text.{text_language}: 'name' is missing")
+            _require(isinstance(fields.get("checked", True), bool),
+                     f"{where}.text.{text_language}: 'checked' must be true or false")
     counters = _section(document, "counters")
     for key, counter in counters.items():
         where = f"counters.{key}"
@@ -252,11 +265,42 @@ def read_site_file(path: str | Path) -> dict:
         for setting in PRINTER_SETTINGS[printer["type"]]:
             _require(setting in printer, f"kiosks.{key}.printer: '{setting}' is missing for a "
                                          f"{printer['type']} printer")
+    _check_devices(document)
     return document
 
 
-def load_site(session: Session, document: dict) -> Site:
-    """Create or update a site from a validated document, in the caller's transaction."""
+def _check_devices(document: dict) -> None:
+    """Kiosks and hall displays: a name, if any, is text; a key names one device only."""
+    devices = {"kiosks": _section(document, "kiosks"), "displays": _section(document, "displays")}
+    for section, entries in devices.items():
+        for key, data in entries.items():
+            _require(isinstance(data.get("name", ""), str),
+                     f"{section}.{key}: 'name' must be a text, such as \"Entrance\"")
+    both = set(devices["kiosks"]) & set(devices["displays"])
+    _require(not both, f"{', '.join(sorted(both))}: a key names one device, a kiosk or a display")
+
+
+def _served_after(counter: Counter, data: dict | None, services: dict) -> list[Service]:
+    """The services a desk serves after loading: those the file lists (none if the file
+    drops the desk), and the retiring ones it served, so their visitors are still called."""
+    if data is None:
+        return []
+    listed = [services[key] for key in data["services"]]
+    return listed + [service for service in counter.services
+                     if service.retiring and service not in listed]
+
+
+def load_site(session: Session, document: dict, now: dt.datetime | None = None) -> Site:
+    """Create or update a site from a validated document, in the caller's transaction.
+
+    What the file no longer names retires safely (tessera/sites/retirement.py): a service
+    starts retiring (its waiting visitors are still served, by the desks that served it);
+    a desk that is closed and holds nobody becomes inactive. A desk still on duty is left
+    for `retirement.load_site_safely` (what `load-site` runs) to close through the engine.
+    Refused (SiteFileError, nothing changed) when the change would leave waiting visitors
+    with no desk, or drop a service whose appointments are still booked.
+    """
+    now = now or utc_now()
     site = session.get(Site, document["id"]) or Site(id=document["id"])
     site.name = document["name"]
     site.timezone = document["timezone"]
@@ -287,6 +331,8 @@ def load_site(session: Session, document: dict) -> Site:
         category.icon = data["icon"]
         category.position = data.get("position", 0)
         category.name = data["name"]
+        category.unchecked_languages = list(data.get("unchecked", [
+            code for code in data["name"] if code in site.unchecked_translations]))
         session.add(category)
         categories[key] = category
     session.flush()
@@ -310,13 +356,14 @@ def load_site(session: Session, document: dict) -> Site:
         service.by_appointment = data.get("appointment", "appointments" in data)
         service.appointment_settings = _appointment_settings(data.get("appointments"))
         service.position = data.get("position", 0)
-        service.active = True
+        service.active, service.retiring = True, False  # named again: offered again
         texts = {text.language: text for text in service.texts}
         for language, fields in data["text"].items():
             text = texts.get(language) or ServiceText(language=language)
             text.name = fields["name"]
             text.description = fields.get("description", "")
             text.what_to_bring = fields.get("bring", "")
+            text.checked = fields.get("checked", language not in site.unchecked_translations)
             if language not in texts:
                 service.texts.append(text)
         for language, text in texts.items():
@@ -324,33 +371,51 @@ def load_site(session: Session, document: dict) -> Site:
                 service.texts.remove(text)
         session.add(service)
         services[key] = service
+    session.flush()
     for key, service in services.items():
-        if key not in document["services"]:
-            service.active = False
-            service.prefix = f"~{service.id}"
+        if key not in document["services"] and service.offered:
+            try:
+                begin_service_retirement(session, service, now, actor_id=None, via="site_file")
+            except Conflict as refusal:
+                raise SiteFileError(f"services.{key} is removed: {refusal.message}") from None
 
     counters = existing(Counter)
-    for key, data in (document.get("counters") or {}).items():
+    listed = document.get("counters") or {}
+    serving = {counter.id: _served_after(counter, listed.get(key), services)
+               for key, counter in counters.items()}
+    left_alone = stranded(session, site.id, {counter_id: [s.id for s in served]
+                                             for counter_id, served in serving.items()})
+    if left_alone:
+        raise SiteFileError("this file leaves waiting visitors with no desk: " + ", ".join(
+            f"{service.key} ({count} waiting)" for service, count in left_alone)
+            + "; keep a desk serving it until they are served")
+    for key, data in listed.items():
         counter = counters.get(key) or Counter(site_id=site.id, key=key)
         counter.name = data["name"]
         counter.zone = data.get("zone")
         counter.languages = list(data.get("languages") or [])
-        counter.services = [services[service] for service in data["services"]]
+        counter.services = serving.get(counter.id) or [services[s] for s in data["services"]]
         counter.active = True
         session.add(counter)
-    for key, counter in counters.items():
-        if key not in (document.get("counters") or {}):
-            counter.active = False
+    for counter in removed_counters(session, site.id, listed):
+        retire_idle_counter(session, counter, now)
 
-    kiosks = {device.key: device for device in session.scalars(
-        select(Device).where(Device.site_id == site.id, Device.kind == DeviceKind.KIOSK))}
-    for key, data in (document.get("kiosks") or {}).items():
-        kiosk = kiosks.get(key) or Device(site_id=site.id, key=key, kind=DeviceKind.KIOSK)
-        kiosk.settings = dict(data)
-        kiosk.active = True
-        session.add(kiosk)
-    for key, kiosk in kiosks.items():
-        if key not in (document.get("kiosks") or {}):
-            kiosk.active = False
+    for section, kind in (("kiosks", DeviceKind.KIOSK), ("displays", DeviceKind.DISPLAY)):
+        _load_devices(session, site, kind, document.get(section) or {})
     session.flush()
     return site
+
+
+def _load_devices(session: Session, site: Site, kind: DeviceKind, listed: dict) -> None:
+    """The kiosks or the displays: settings as the file has them (a name, a kiosk's
+    printer); those it no longer names go out of service. A secret is never in a file."""
+    devices = {device.key: device for device in session.scalars(
+        select(Device).where(Device.site_id == site.id, Device.kind == kind))}
+    for key, data in listed.items():
+        device = devices.get(key) or Device(site_id=site.id, key=key, kind=kind)
+        device.settings = dict(data)
+        device.active = True
+        session.add(device)
+    for key, device in devices.items():
+        if key not in listed:
+            device.active = False

@@ -123,7 +123,7 @@ def bookable_services(session: Session, site_id: str, language: str) -> list[dic
     Staff may book any of them for a visitor, another organisation's as well.
     """
     services = session.scalars(
-        select(Service).where(Service.site_id == site_id, Service.active)
+        select(Service).where(Service.site_id == site_id, Service.offered)
         .options(selectinload(Service.texts), selectinload(Service.site),
                  selectinload(Service.organisation))
         .order_by(Service.organisation_id, Service.position, Service.id)).all()
