@@ -5,13 +5,16 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from tessera.devices.pairing import DISPLAY_SECRET_COOKIE, authenticate, displays_must_pair
+from tessera.devices.screens import pairing_poll, pairing_screen
 from tessera.languages import direction as text_direction
-from tessera.models import Counter
+from tessera.models import Counter, DeviceKind
 from tessera.reports.feedback import feedback_given, reason_choices, score_choices, visit_ended
 from tessera.sites.catalogue import check_language, get_site, site_languages, translated
 from tessera.status.ticket import load_ticket, ticket_status
 from tessera.stores import stores
 from tessera.voice import Settings, spoken_languages
+from tessera.web.extensions import limiter
 
 # Calls shown by default: five fill a 1920x1080 screen at the sizes readable across a hall.
 DEFAULT_ROWS = 5
@@ -38,6 +41,16 @@ def mobile_ticket(token):
                            languages=site_languages(found.site), feedback=feedback)
 
 
+@blueprint.get("/display/<site_id>/pairing-code")
+@limiter.limit("120/minute")
+def pairing_code(site_id):
+    """An unpaired hall display's screen asks here whether an admin has paired it yet."""
+    with stores().database.session() as session:
+        get_site(session, site_id)
+    return pairing_poll(stores(), DeviceKind.DISPLAY, site_id, None, DISPLAY_SECRET_COOKIE,
+                        url_for("display.hall", site_id=site_id))
+
+
 @blueprint.get("/display/<site_id>")
 @blueprint.get("/display/<site_id>/<zone>")
 def hall(site_id, zone=None):
@@ -49,6 +62,15 @@ def hall(site_id, zone=None):
     rows = int(rows) if rows.isdecimal() and 1 <= int(rows) <= MAX_ROWS else DEFAULT_ROWS
     with stores().database.session() as session:
         site = get_site(session, site_id)
+        # Once the site registers displays, a hall screen must be one of them, paired.
+        if displays_must_pair(session, site_id) and authenticate(
+                session, site_id, request.cookies.get(DISPLAY_SECRET_COOKIE),
+                stores().engine.clock(), DeviceKind.DISPLAY) is None:
+            page = {"site": {"id": site.id, "name": translated(site.name, site.language, site),
+                             "language": site.language}}
+            return pairing_screen(stores(), "display/not_paired.html", DeviceKind.DISPLAY,
+                                  site_id, None,
+                                  url_for("display.pairing_code", site_id=site_id), page=page)
         if zone is not None and not session.scalar(select(Counter.id).where(
                 Counter.site_id == site_id, Counter.zone == zone, Counter.active)):
             abort(404, _("There is no zone '%(zone)s' at this site.", zone=zone))

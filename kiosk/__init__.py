@@ -6,7 +6,9 @@ from flask_babel import gettext as _
 
 from tessera.clock import service_day
 from tessera.devices.pairing import SECRET_COOKIE, NotPaired, authenticate, pair
+from tessera.devices.screens import pairing_poll, pairing_screen
 from tessera.languages import direction
+from tessera.models import DeviceKind
 from tessera.reports.feedback import (
     feedback_given,
     find_ticket,
@@ -44,20 +46,37 @@ class KioskNotPaired(Exception):
 
 @blueprint.errorhandler(KioskNotPaired)
 def not_paired(error):
-    """The screen staff see on a kiosk that cannot print yet, with the way to pair it."""
+    """The screen staff see on a kiosk that cannot print yet: the pairing code an admin
+    types on /admin/devices (the page polls, and opens the kiosk once paired)."""
     with stores().database.session() as session:
         site = get_site(session, error.site_id)
         # For staff: in the kiosk browser's language (Accept-Language), not a visitor's.
         g.pop("language", None)
         page = {"site": {"id": site.id, "name": site.name, "language": site.language}}
-    return render_template("kiosk/not_paired.html", page=page, kiosk=error.kiosk_key), 403
+    return pairing_screen(stores(), "kiosk/not_paired.html", DeviceKind.KIOSK, error.site_id,
+                          error.kiosk_key,
+                          url_for("kiosk.pairing_code", site_id=error.site_id,
+                                  kiosk_key=error.kiosk_key),
+                          page=page, kiosk=error.kiosk_key)
+
+
+@blueprint.get("/kiosk/<site_id>/<kiosk_key>/pairing-code")
+@limiter.limit("120/minute")
+def pairing_code(site_id, kiosk_key):
+    """The unpaired kiosk's screen asks here whether an admin has paired it yet."""
+    with stores().database.session() as session:
+        get_kiosk(session, site_id, kiosk_key)
+    return pairing_poll(stores(), DeviceKind.KIOSK, site_id, kiosk_key, SECRET_COOKIE,
+                        url_for("kiosk.choose_language", site_id=site_id,
+                                kiosk_key=kiosk_key))
 
 
 def _check_paired(site_id: str, kiosk_key: str) -> None:
     """Refuse the visitor screens unless this browser holds this kiosk's secret: without
     it, issuing would be refused, so a visitor would choose services for nothing."""
     with stores().database.session() as session:
-        kiosk = authenticate(session, site_id, request.cookies.get(SECRET_COOKIE))
+        kiosk = authenticate(session, site_id, request.cookies.get(SECRET_COOKIE),
+                             stores().engine.clock())
         if kiosk is None or kiosk.key != kiosk_key:
             raise KioskNotPaired(site_id, kiosk_key)
 

@@ -1,5 +1,7 @@
-"""Kiosks authenticate with a paired secret: pairing codes, printing only for paired kiosks,
-rate limits per real kiosk and per client address, and the 429 a visitor reads."""
+"""Kiosks authenticate with a paired secret: pairing codes (the code on the kiosk's screen
+that an admin confirms, and the pair-device command's code typed on the kiosk), printing
+only for paired kiosks, rate limits per real kiosk and per client address, and the 429 a
+visitor reads. The admin's side of pairing is in test_admin_devices.py."""
 
 import datetime as dt
 import re
@@ -13,10 +15,14 @@ from tessera.devices.pairing import (
     SECRET_COOKIE,
     NotPaired,
     authenticate,
+    collect_secret,
+    confirm_screen_code,
     pair,
+    show_screen_code,
     start_pairing,
 )
-from tessera.models import Device, Ticket
+from tessera.errors import InvalidInput
+from tessera.models import Device, DeviceKind, Event, Ticket
 from tessera.printing.jobs import print_queue
 
 from .helpers import kiosk_headers, pair_client, pair_kiosk
@@ -62,6 +68,40 @@ def test_a_pairing_code_works_once(database, site):
         assert authenticate(session, "other-site", secret) is None
 
 
+def test_the_code_on_the_screen_becomes_the_kiosks_secret_once_confirmed(database, site,
+                                                                         redis_client):
+    now = utc_now()
+    shown = show_screen_code(redis_client, "small", DeviceKind.KIOSK, "entrance", None, now)
+    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", shown.code) and shown.new
+    again = show_screen_code(redis_client, "small", DeviceKind.KIOSK, "entrance", shown.claim,
+                             now)
+    assert (again.code, again.claim, again.new) == (shown.code, shown.claim, False)
+    with database.session() as session:
+        assert collect_secret(session, "small", DeviceKind.KIOSK, "entrance", shown.claim,
+                              now) is None
+    with pytest.raises(InvalidInput), database.session() as session:
+        confirm_screen_code(session, redis_client, "small", "upstairs", shown.code, now, None)
+    with database.session() as session:
+        confirm_screen_code(session, redis_client, "small", "entrance", shown.code, now, None)
+    with database.session() as session:
+        kiosk = collect_secret(session, "small", DeviceKind.KIOSK, "entrance", shown.claim, now)
+        assert kiosk.key == "entrance" and kiosk.secret_hash != shown.claim
+        # The claim is the secret now, for this kiosk only.
+        assert collect_secret(session, "small", DeviceKind.KIOSK, "upstairs", shown.claim,
+                              now) is None
+        assert authenticate(session, "small", shown.claim).key == "entrance"
+    with pytest.raises(InvalidInput), database.session() as session:
+        confirm_screen_code(session, redis_client, "small", "entrance", shown.code, now, None)
+
+
+def test_the_command_codes_pairing_is_in_the_audit_trail(database, site):
+    pair_kiosk(database, "small")
+    with database.session() as session:
+        entry = session.scalars(select(Event).where(Event.kind == "device_paired")).one()
+    assert entry.data["subject"] == {"type": "device", "kind": "kiosk", "key": "entrance"}
+    assert entry.data["via"] == "command_code" and entry.staff_id is None
+
+
 def test_a_pairing_code_expires_and_belongs_to_one_kiosk(database, site):
     now = utc_now()
     with database.session() as session:
@@ -101,6 +141,7 @@ def test_an_unpaired_kiosk_shows_staff_it_is_not_paired(client, site):
     page = client.get("/kiosk/small/entrance/en")
     assert page.status_code == 403
     assert "This kiosk is not paired" in page.text
+    assert re.search(r"data-pairing-code>[2-9A-Z]{4}-[2-9A-Z]{4}<", page.text)
     assert "/kiosk/small/entrance/pair" in page.text
     # Another kiosk's cookie is not this kiosk's.
     pair_client(client, "small", "upstairs")

@@ -1,1 +1,2 @@
-"""Registered devices (kiosks): pairing them with a secret and recognising them by it."""
+"""Registered devices (kiosks and hall displays): registering, pairing with a secret,
+recognising them by it, revoking them, and a kiosk printer's test page."""
