@@ -29,6 +29,16 @@ def require(action: Action, organisations: Collection[int] = ()) -> None:
         abort(403, _("You may not do this here."))
 
 
+def viewer():
+    """The signed-in member of staff as an object (the domain functions take no proxy)."""
+    return current_user._get_current_object()
+
+
+def now():
+    """The app's clock (naive UTC), which tests move."""
+    return stores().engine.clock()
+
+
 def render_admin(template: str, **context) -> str:
     """An admin page in the member of staff's language, with the site and the sections
     they may open (the navigation shows no section they would be refused)."""

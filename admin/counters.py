@@ -16,16 +16,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
 
-from admin import blueprint, render_admin
+from admin import blueprint, now, render_admin, viewer
 from admin.services import (
     RetireForm,
     add_language_fields,
     in_staff_language,
     languages_shown,
-    now,
     status_of,
     submit,
-    viewer,
 )
 from admin.staff import CheckboxesField
 from tessera.errors import TesseraError

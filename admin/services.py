@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from admin import blueprint, render_admin, require
+from admin import blueprint, now, render_admin, require, viewer
 from admin.staff import CheckboxesField
 from tessera.errors import InvalidInput, TesseraError
 from tessera.languages import direction, language_name
@@ -40,16 +40,6 @@ from tessera.staff.permissions import Action, may
 from tessera.status.appointments import check_in_window
 from tessera.stores import stores
 from tessera.web.i18n import use_staff_language
-
-
-def viewer():
-    """The signed-in member of staff as an object (the domain keeps no proxy)."""
-    return current_user._get_current_object()
-
-
-def now():
-    """The app's clock (naive UTC), which tests move."""
-    return stores().engine.clock()
 
 
 def in_staff_language(action: Action, organisations=()) -> str:

@@ -20,7 +20,7 @@ from wtforms import SearchField, SelectChoice, SelectField, SelectMultipleField,
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from admin import blueprint, render_admin, require
+from admin import blueprint, now, render_admin, require, viewer
 from tessera.errors import TesseraError
 from tessera.languages import current_language, language_name
 from tessera.models import Counter, CounterStatus, Organisation, Role
@@ -110,15 +110,6 @@ def _fill_choices(form: StaffForm) -> StaffForm:
     return form
 
 
-def _viewer():
-    """The signed-in member of staff as an object (the domain keeps no proxy)."""
-    return current_user._get_current_object()
-
-
-def _now():
-    return stores().engine.clock()
-
-
 def _set_password_link(token: str) -> str:
     return url_for("auth.set_password_page", token=token, _external=True)
 
@@ -169,7 +160,7 @@ def staff_list():
                                              for organisation in account.organisations),
                      "languages": list(account.languages or [])}
                     for account in list_staff(session, current_user.site_id, criteria,
-                                              _viewer())]
+                                              viewer())]
     return render_admin("admin/staff_list.html", form=form, rows=rows,
                         organisation_names=dict(organisations),
                         language_labels=dict(languages)), 200 if valid else 422
@@ -185,13 +176,14 @@ def staff_create():
     if form.validate_on_submit():
         try:
             with stores().database.session() as session:
-                now = _now()
+                created_at = now()
                 account, _password = create_staff(
                     session, current_user.site_id, form.username.data,
                     form.display_name.data, form.role.data, form.languages.data,
-                    form.organisations.data, actor=_viewer(), now=now)
+                    form.organisations.data, actor=viewer(), now=created_at)
                 # The generated password is never shown: its owner chooses their own.
-                token = password_link_token(account, current_app.config["SECRET_KEY"], now)
+                token = password_link_token(account, current_app.config["SECRET_KEY"],
+                                            created_at)
                 name, username = account.display_name, account.username
         except TesseraError as error:
             errors, status = [error.message], error.status
@@ -244,7 +236,7 @@ def staff_edit(staff_id: int):
                 session, _administered(session, staff_id),
                 display_name=form.display_name.data, role=form.role.data,
                 organisations=form.organisations.data, languages=form.languages.data,
-                actor=_viewer(), now=_now())
+                actor=viewer(), now=now())
     except TesseraError as error:
         return _edit_page(staff_id, form, [error.message], error.status)
     flash(_("Saved.") if changed else _("Nothing to save: nothing was changed."), "success")
@@ -270,8 +262,8 @@ def _account_action(staff_id: int, change, message, then=None):
     _require_staff_section()
     try:
         with stores().database.session() as session:
-            result = change(session, _administered(session, staff_id), _now(),
-                            actor=_viewer())
+            result = change(session, _administered(session, staff_id), now(),
+                            actor=viewer())
     except TesseraError as error:
         return _edit_page(staff_id, errors=[error.message], status=error.status)
     if then is not None:
@@ -315,8 +307,8 @@ def staff_reset_password(staff_id: int):
     try:
         with stores().database.session() as session:
             account = _administered(session, staff_id)
-            token = reset_password_link(session, account, _now(),
-                                        current_app.config["SECRET_KEY"], actor=_viewer())
+            token = reset_password_link(session, account, now(),
+                                        current_app.config["SECRET_KEY"], actor=viewer())
             name, username = account.display_name, account.username
     except TesseraError as error:
         return _edit_page(staff_id, errors=[error.message], status=error.status)
