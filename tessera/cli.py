@@ -575,6 +575,7 @@ def up(demo):
 
 DEMO_ACCOUNTS = [  # username, role, organisations, languages
     ("demo-staff", "staff", ["municipality"], ["el", "en"]),
+    ("demo-partner", "organisation_manager", ["municipality"], ["el", "en"]),
     ("demo-manager", "manager", [], ["el", "en"]),
     ("demo-admin", "admin", [], ["el", "en"]),
 ]
@@ -596,7 +597,7 @@ def _create_demo_accounts(stores) -> None:
                    for username, role, organisations, languages in DEMO_ACCOUNTS]
     click.echo("\nDemo accounts (passwords are shown this once):")
     for username, role, password in created:
-        click.echo(f"  {role:8} {username:13} {password}")
+        click.echo(f"  {role:20} {username:13} {password}")
 
 
 def procfile_commands(procfile: Path = PROCFILE) -> dict[str, list[str]]:
