@@ -177,3 +177,52 @@ def test_capped_urgency_still_lets_aging_win(live):
     queues = (REGISTRATION, short)
     open_desk(live, 1, ["el"], queues=queues)
     assert call(live, 1, queues=queues) == 2
+
+
+def test_an_idle_counter_holds_only_briefly(live):
+    # Desk 1 has nobody else to serve: holding the Arabic speaker would leave it
+    # idle, so it waits only hold_idle_horizon for desk 2, not the full horizon.
+    busy_for = TESSERA.hold_idle_horizon + 60
+    assert busy_for <= TESSERA.hold_horizon  # long enough a hold if desk 1 had others
+    waiting(live, step(1, 30, language="ar"))
+    open_desk(live, 1, ["el"])
+    open_desk(live, 2, ["el", "ar"], busy_until=NOW + busy_for)
+    assert call(live, 1) == 1
+
+
+def test_an_idle_counter_still_holds_for_a_speaker_about_to_be_free(live):
+    waiting(live, step(1, 30, language="ar"))
+    open_desk(live, 1, ["el"])
+    open_desk(live, 2, ["el", "ar"], busy_until=NOW + TESSERA.hold_idle_horizon - 10)
+    outcome = live.call_next(SITE, 1, [REGISTRATION], TESSERA, NOW)
+    assert outcome.status == "empty" and outcome.held == 1
+
+
+def test_without_the_idle_horizon_the_idle_counter_holds_longer(live):
+    waiting(live, step(1, 30, language="ar"))
+    open_desk(live, 1, ["el"])
+    open_desk(live, 2, ["el", "ar"], busy_until=NOW + TESSERA.hold_idle_horizon + 60)
+    policy = replace(TESSERA, hold_idle_horizon=0)
+    outcome = live.call_next(SITE, 1, [REGISTRATION], policy, NOW)
+    assert outcome.status == "empty" and outcome.held == 1
+
+
+def test_a_busy_counter_holds_for_the_full_horizon(live):
+    # With a Greek visitor to serve meanwhile, desk 1 does not stand idle: the
+    # Arabic speaker is held for desk 2 beyond the idle horizon.
+    waiting(live, step(1, 60, language="ar"), step(2, 30, language="el"))
+    open_desk(live, 1, ["el"])
+    open_desk(live, 2, ["el", "ar"], busy_until=NOW + TESSERA.hold_idle_horizon + 60)
+    assert call(live, 1) == 2
+
+
+def test_an_idle_counter_serves_the_first_long_hold_and_keeps_the_short_one(live):
+    # Both visitors would be held; the Arabic speaker's colleague is far off,
+    # the Farsi speaker's is about to be free. Desk 1 serves the Arabic speaker
+    # (the first whose hold would leave it idle for long) and leaves the other.
+    waiting(live, step(1, 60, language="ar"), step(2, 30, language="fa"))
+    open_desk(live, 1, ["el"])
+    open_desk(live, 2, ["ar"], busy_until=NOW + TESSERA.hold_idle_horizon + 60)
+    open_desk(live, 3, ["fa"], busy_until=NOW + 30)
+    outcome = live.call_next(SITE, 1, [REGISTRATION], TESSERA, NOW)
+    assert outcome.step_id == 1 and outcome.held == 1

@@ -150,9 +150,15 @@ end)
 -- it soonest, and adds its mean handling to what that speaker has been
 -- promised: a colleague about to be free can take one visitor, not five, and
 -- a step they will not reach in time is served here instead.
+-- A hold costs little while this counter serves someone else meanwhile; if
+-- every candidate is held, it would stand idle and the held visitor waits the
+-- whole hold for nothing else gained, which on a lightly loaded day is a large
+-- share of a small wait. So then only holds of up to hold_idle_horizon stand,
+-- and the counter serves the first step held for longer (0: no such limit).
 local promised = {}
 for index, other in ipairs(others) do promised[index] = other.free_in end
-local best, held, retry_after = nil, 0, nil
+local idle_horizon = policy.hold_idle_horizon or 0
+local best, held, retry_after, first_long_hold = nil, 0, nil, nil
 for _, candidate in ipairs(candidates) do
   local hold = false
   local limit = policy.hold_fraction * candidate.target
@@ -168,6 +174,9 @@ for _, candidate in ipairs(candidates) do
       end
     end
     if speaker ~= nil then
+      if first_long_hold == nil and idle_horizon > 0 and promised[speaker] > idle_horizon then
+        first_long_hold = candidate
+      end
       hold = true
       held = held + 1
       local free_in = others[speaker].free_in
@@ -178,6 +187,10 @@ for _, candidate in ipairs(candidates) do
   if not hold and best == nil then best = candidate end
 end
 
+if best == nil and first_long_hold ~= nil then
+  best = first_long_hold
+  held = held - 1
+end
 if best == nil then
   return cjson.encode({status = 'empty', held = held, retry_after = retry_after})
 end

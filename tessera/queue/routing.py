@@ -10,7 +10,10 @@ urgency as the wait nears the service's target (until the target: past it a
 step cannot be served within it any more). The counter takes the step
 with the highest effective wait, except that a step whose visitor shares no
 language with this counter may be *held* briefly for a colleague who does and
-who will be free soon. Boosts are bounded and waiting grows without bound, so
+who will be free soon: for up to five minutes while this counter has someone
+else to serve meanwhile, for up to two if holding would leave it idle (which
+happens when the centre is lightly loaded, where a longer hold would be a large
+share of a small wait). Boosts are bounded and waiting grows without bound, so
 nobody starves.
 
 The weights are tuned with the simulator (tessera/planning/simulator.py) on the
@@ -29,9 +32,11 @@ class RoutingPolicy:
     priority_boost: float = 600
     # With holds, what lifts service in the visitor's language past 70% of the
     # steps some counter could serve in it, at little cost in waiting: ten
-    # minutes before urgency stopped at the target, 12.5 since (it keeps the
-    # reference day above 70%; BENCHMARKS.md, Centres of every shape).
-    language_boost: float = 750
+    # minutes before urgency stopped at the target, 12.5 since, 15 since holds
+    # at an idle counter are short (each step keeps the reference day's ten
+    # days above 70%, by 0.3 points now, and 69.5% over 50; BENCHMARKS.md,
+    # Centres of every shape).
+    language_boost: float = 900
     # Whether the language boost also applies at a counter alone with the service
     # (no other counter on duty serves it). There it cannot change who serves the
     # visitor, only the order: visitors in a language the desk speaks go first.
@@ -39,7 +44,10 @@ class RoutingPolicy:
     # waits, and no visitor is overtaken there for their language (BENCHMARKS.md,
     # The language boost at a lone desk).
     language_boost_when_alone: bool = False
-    appointment_boost: float = 1800
+    # 40 minutes: urgency, weighing up to the whole target since it stops there,
+    # had taken back about a point of appointments called within 5 minutes of
+    # their slot at 30 (BENCHMARKS.md, Booked visits beside walk-ins).
+    appointment_boost: float = 2400
     # For a step only this counter (of those on duty) serves: colleagues can take
     # the other steps, so a specialist desk is not spent on them while its own
     # visitors wait. It keeps the share served within target at least LWF's.
@@ -58,9 +66,18 @@ class RoutingPolicy:
     urgency_until: float = 1.0
     # Hold a step for a speaker of its language who can start it within this many
     # seconds (counting steps already held for them), and only while the step's
-    # wait stays within this fraction of its target.
+    # wait stays within this fraction of its target (the whole target: a hold
+    # never makes a step late, and the idle limit below keeps holds short where
+    # they cost most).
     hold_horizon: float = 300
-    hold_fraction: float = 0.5
+    hold_fraction: float = 1.0
+    # ...but within this many seconds only when every step this counter could
+    # call would be held, so that it would stand idle (0: no such limit). A hold
+    # while the counter serves someone else costs little; one that leaves it
+    # idle costs the held visitor the whole hold, on a lightly loaded day a
+    # large share of a small wait: these were most of the mean-wait misses on
+    # generated centres (BENCHMARKS.md, Centres of every shape).
+    hold_idle_horizon: float = 120
     # How many of the oldest steps per service queue are considered.
     scan: int = 64
 
