@@ -6,6 +6,9 @@ import shutil
 import socket
 from pathlib import Path
 
+# Before the app is imported: cheap argon2 hashes for the test accounts (tessera.staff.auth).
+os.environ.setdefault("TESSERA_TEST_PASSWORD_HASHING", "cheapest")
+
 import pytest
 import redis
 from sqlalchemy import text

@@ -1,6 +1,10 @@
 """The password policy (tessera.staff.passwords): length and a zxcvbn strength estimate,
 offline, applied wherever a password is set."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from flask import Flask
 from flask_babel import Babel
@@ -17,7 +21,7 @@ from tessera.staff.passwords import (
     password_problems,
 )
 
-from .helpers import PASSWORD
+from .helpers import PASSWORD, ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +81,14 @@ def test_every_way_of_setting_a_password_applies_the_policy(database, site, cloc
         generated = set_password(session, "nikos", None, clock())
     with database.session() as session:
         assert authenticate(session, "nikos", generated) is not None
+
+
+def test_outside_the_tests_passwords_are_hashed_at_argon2s_full_cost():
+    # The suite hashes cheaply (conftest); an operator's process must never.
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "TESSERA_TEST_PASSWORD_HASHING"}
+    shown = subprocess.run(
+        [sys.executable, "-c", "from tessera.staff.auth import password_hasher as h; "
+         "print(h.time_cost, h.memory_cost, h.parallelism)"],
+        env=environment, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert shown.stdout.split() == ["3", "65536", "4"]
