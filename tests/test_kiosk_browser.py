@@ -226,7 +226,7 @@ def test_staff_pair_the_kiosk_on_its_screen_then_it_issues(live_server, site, pa
     page.goto(f"{live_server.url}/kiosk/small/entrance")
     assert page.get_by_role("heading", name="This kiosk is not paired").is_visible()
     assert audit(page, axe_script) == []
-    page.get_by_role("link", name="Pair this kiosk").click()
+    page.get_by_role("link", name="Enter the code on this kiosk").click()
     with database.session() as session:
         code, _ = start_pairing(session, "small", "entrance", utc_now())
     page.get_by_label("Pairing code").fill("WRONG-CODE")
