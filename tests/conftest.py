@@ -357,11 +357,12 @@ def accounts(database, site):
 @pytest.fixture
 def admins(database, site, staff):
     """For the admin pages: beside `staff`, the site's admin (anna) and the municipality's
-    organisation manager (omar)."""
+    organisation manager (omar), who read their pages in English (tests find its text)."""
     with database.session() as session:
         for username, role, organisations in [("anna", "admin", []),
                                               ("omar", "organisation_manager",
                                                ["municipality"])]:
             staff[username], _ = create_staff(session, site.id, username, username.title(),
                                               role, ["el"], organisations, PASSWORD)
+            staff[username].page_language = "en"
     return staff

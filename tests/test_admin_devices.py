@@ -285,7 +285,9 @@ def test_a_test_page_reaches_the_file_printer(make_client, admins, database, red
     SimpleWorker([print_queue(redis_client)], connection=redis_client).work(burst=True)
 
     printed = (worker_environment / "printer" / "entrance.bin").read_bytes()
-    assert b"TEST" in printed and b"Test page" in printed
+    # In the site's language (Greek): its words are printed as a raster image (GS v 0),
+    # the kiosk's key and its address as text.
+    assert b"\x1dv0" in printed and b"entrance" in printed
     assert b"https://tessera.example/kiosk/small/entrance" in printed
     assert 'data-test-print="printed"' in anna.get(result_page).text
     assert live.printer_statuses("small")["entrance"]["status"] == "ok"
