@@ -1,16 +1,21 @@
 """Wait estimates: the forecast replays the coming calls through the routing script."""
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
-from tessera.clock import start_of_day
-from tessera.models import Service
+from tessera.clock import epoch, start_of_day
+from tessera.models import Service, Site
 from tessera.planning.forecast import (
     PRIOR_VISITS,
+    learned_from_history,
     learned_handling_minutes,
     naive_wait_minutes,
     site_forecast,
+    site_outlook,
 )
+from tessera.planning.outlook import habits_from_json
 
 
 def issue(engine, site, service="registration", language="el", needs=()):
@@ -117,4 +122,61 @@ def test_the_forecast_leaves_no_trace_in_redis(engine, site, redis_client):
     before = set(redis_client.keys("*"))
     fresh_forecast(engine, site)
     after = set(redis_client.keys("*"))
-    assert after - before == {f"tessera:{{{site.id}}}:forecast".encode()}
+    # The shared forecast, and the habits it learned from history (none here), kept a day.
+    assert after - before == {f"tessera:{{{site.id}}}:forecast".encode(),
+                              f"tessera:{{{site.id}}}:forecast-habits:2026-11-23".encode()}
+
+
+def test_the_busy_desks_steps_and_no_habits_without_history(engine, site, clock):
+    issue(engine, site)
+    desk = site.counters["desk-1"]
+    engine.open_counter(desk, service_ids=[site.services["registration"]])
+    called = engine.call_next(desk)
+    clock.advance(minutes=2)
+    with engine.database.session() as session:
+        small = session.get(Site, site.id)
+        assert learned_from_history(engine, session, small, clock.now) is None
+        outlook = site_outlook(engine, session, small, clock.now, None)
+    step_id = called.step.id
+    busy = outlook.busy[step_id]
+    assert busy.service_id == site.services["registration"]
+    assert busy.started_at == epoch(clock.now) - 120
+    # Without history nobody is expected and no spread assumed: the forecast as it was.
+    assert not outlook.joinings and not outlook.referrals and outlook.handling_cv == 0
+
+
+def test_habits_and_hourly_means_are_learned_from_last_weeks_history(engine, site, clock):
+    # Monday from 10:00 Athens: six registrations, one every 10 minutes, each served
+    # 8 minutes, the last one referred on to certificates.
+    desk = site.counters["desk-1"]
+    engine.open_counter(desk)
+    registration, certificates = site.services["registration"], site.services["certificates"]
+    for visit in range(6):
+        engine.issue_ticket(site.id, [registration], "el")
+        clock.advance(minutes=1)
+        engine.call_next(desk)
+        engine.start(desk)
+        clock.advance(minutes=8)
+        if visit == 5:
+            engine.refer(desk, certificates)
+        else:
+            engine.finish(desk)
+        clock.advance(minutes=1)
+    # A week later, Monday 10:00 again.
+    clock.now = dt.datetime(2026, 11, 30, 8, 0)
+    with engine.database.session() as session:
+        small = session.get(Site, site.id)
+        learned = learned_from_history(engine, session, small, clock.now)
+        outlook = site_outlook(engine, session, small, clock.now, learned)
+    assert learned["means"][str(registration)]["10"] == 8.0
+    habits = habits_from_json(learned["habits"])
+    assert habits.referrals[registration][certificates] > 0
+    assert outlook.referrals and outlook.handling_cv > 0
+    # Nothing timed yet today: the hour's mean of past days, not the configured 12 minutes.
+    with engine.database.session() as session:
+        service = session.get(Service, registration)
+        means = learned_handling_minutes(session, [service],
+                                         start_of_day(clock.now, "Europe/Athens"),
+                                         {registration: 8.0})
+    assert means[registration] == 8.0
+    assert fresh_forecast(engine, site).newcomer_minutes(registration) is not None
