@@ -63,6 +63,7 @@ from bench.realtime import (
     run_channel,
     start_web_process,
 )
+from bench.realtime import site_document as hall_document
 from tessera.clock import utc_now
 from tessera.devices.pairing import pair, start_pairing
 from tessera.migrate import upgrade
@@ -106,21 +107,9 @@ def app_with_bare_route():
 # The world: SQL, Redis, a site, a paired kiosk ------------------------------------------
 
 def site_document(desks: int) -> dict:
-    """A hall with two services, `desks` desks that serve both, and a kiosk with a printer."""
-    texts = {language: {"name": "Registration", "description": "Registration", "bring": "ID"}
-             for language in ("el", "en")}
-    services = {key: {"organisation": "municipality", "prefix": prefix, "target_wait": 30,
-                      "mean_handling": 10, "position": position, "text": texts}
-                for position, (key, prefix) in enumerate([("registration", "A"),
-                                                          ("certificates", "B")], start=1)}
-    counters = {f"desk-{number}": {"name": {"el": f"Γραφείο {number}", "en": f"Desk {number}"},
-                                   "services": list(services), "languages": ["el", "en"]}
-                for number in range(1, desks + 1)}
-    return {"id": SITE_ID, "name": {"el": "Αίθουσα", "en": "Hall"},
-            "timezone": "Europe/Athens", "language": "el", "languages": ["el", "en"],
-            "recall_limit": 2, "services": services, "counters": counters,
-            "kiosks": {KIOSK: {"printer": {"type": "dummy", "profile": "TM-T88III"}}},
-            "organisations": {"municipality": {"name": {"el": "Δήμος", "en": "Municipality"}}}}
+    """The real-time benchmark's hall with `desks` desks, and a kiosk with a printer."""
+    return {**hall_document(desks),
+            "kiosks": {KIOSK: {"printer": {"type": "dummy", "profile": "TM-T88III"}}}}
 
 
 @dataclass(frozen=True)

@@ -124,8 +124,8 @@ def raise_open_files_limit() -> None:
 
 # The world: SQL, Redis, a site, a bearer token, waiting tickets -------------------------
 
-def site_document() -> dict:
-    """A hall with two services and DESKS desks that serve both."""
+def site_document(desk_count: int = DESKS) -> dict:
+    """A hall with two services and `desk_count` desks that serve both."""
     texts = {language: {"name": "Registration", "description": "Registration", "bring": "ID"}
              for language in ("el", "en")}
     services = {key: {"organisation": "municipality", "prefix": prefix, "target_wait": 30,
@@ -134,7 +134,7 @@ def site_document() -> dict:
                                                           ("certificates", "B")], start=1)}
     desks = {f"desk-{number}": {"name": {"el": f"Γραφείο {number}", "en": f"Desk {number}"},
                                 "services": list(services), "languages": ["el", "en"]}
-             for number in range(1, DESKS + 1)}
+             for number in range(1, desk_count + 1)}
     return {"id": SITE_ID, "name": {"el": "Αίθουσα", "en": "Hall"},
             "timezone": "Europe/Athens", "language": "el", "languages": ["el", "en"],
             "recall_limit": 2, "services": services, "counters": desks,
